@@ -1,0 +1,49 @@
+# sealpack: `make` builds bin/sealpack (with both installer programs inside),
+# `make demo` builds and runs an installer from testdata/demo, `make test` runs
+# every test, `make bench` prints the performance figures.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/sealpack/sealpack/internal/version.Version=$(VERSION)
+STUBS := cmd/sealpack/stubs/stub-linux-amd64 cmd/sealpack/stubs/stub-linux-arm64
+FUZZTIME ?= 10s
+export CGO_ENABLED := 0
+
+.PHONY: all stubs deps test fuzz demo bench clean
+
+all: bin/sealpack
+
+stubs: $(STUBS)
+
+# The stubs are rebuilt every time: go's cache makes that cheap, and make
+# cannot see every Go source they depend on.
+cmd/sealpack/stubs/stub-linux-%: FORCE
+	GOOS=linux GOARCH=$* $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./stub
+
+bin/sealpack: $(STUBS) FORCE
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/sealpack
+
+bin/fakek8s-%: FORCE
+	GOOS=linux GOARCH=$* $(GO) build -trimpath -o $@ ./testdata/fakek8s
+
+deps:
+	./scripts/ensure-deps.sh
+
+test: deps all
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) fuzz
+
+fuzz:
+	./scripts/fuzz.sh $(FUZZTIME)
+
+demo: deps all
+	./scripts/demo.sh
+
+bench: deps all
+	./scripts/bench.sh
+
+clean:
+	rm -rf bin demo $(STUBS)
+
+FORCE:

@@ -1,0 +1,46 @@
+//go:build tools
+
+// Package tools pins modules that the project uses so that go mod tidy keeps
+// them while the packages that use them are being written.
+package tools
+
+import (
+	_ "github.com/charmbracelet/bubbles/textinput"
+	_ "github.com/charmbracelet/bubbles/viewport"
+	_ "github.com/charmbracelet/bubbles/progress"
+	_ "github.com/charmbracelet/bubbles/spinner"
+	_ "github.com/charmbracelet/bubbles/table"
+	_ "github.com/charmbracelet/bubbletea"
+	_ "github.com/charmbracelet/huh"
+	_ "github.com/charmbracelet/lipgloss"
+	_ "github.com/charmbracelet/x/exp/teatest"
+	_ "github.com/distribution/distribution/v3/registry/handlers"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/factory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
+	_ "github.com/distribution/distribution/v3/registry/storage/driver/filesystem"
+	_ "github.com/distribution/distribution/v3/configuration"
+	_ "github.com/distribution/reference"
+	_ "github.com/google/go-containerregistry/pkg/authn"
+	_ "github.com/google/go-containerregistry/pkg/name"
+	_ "github.com/google/go-containerregistry/pkg/registry"
+	_ "github.com/google/go-containerregistry/pkg/v1/layout"
+	_ "github.com/google/go-containerregistry/pkg/v1/mutate"
+	_ "github.com/google/go-containerregistry/pkg/v1/random"
+	_ "github.com/google/go-containerregistry/pkg/v1/remote"
+	_ "github.com/klauspost/compress/zstd"
+	_ "github.com/moby/buildkit/frontend/dockerfile/parser"
+	_ "github.com/moby/buildkit/frontend/dockerfile/shell"
+	_ "github.com/pkg/sftp"
+	_ "github.com/schollz/progressbar/v3"
+	_ "github.com/spf13/cobra"
+	_ "golang.org/x/crypto/ssh"
+	_ "golang.org/x/crypto/ssh/agent"
+	_ "golang.org/x/crypto/ssh/knownhosts"
+	_ "golang.org/x/term"
+	_ "helm.sh/helm/v3/pkg/action"
+	_ "helm.sh/helm/v3/pkg/chart/loader"
+	_ "helm.sh/helm/v3/pkg/chartutil"
+	_ "helm.sh/helm/v3/pkg/engine"
+	_ "sigs.k8s.io/yaml"
+)
