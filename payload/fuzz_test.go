@@ -3,11 +3,15 @@ package payload
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/klauspost/compress/zstd"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata fixtures")
@@ -82,5 +86,31 @@ func FuzzReader(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		readAll(b) // must not panic or hang
+	})
+}
+
+// FuzzIndex reaches past the trailer checks: it wraps fuzzed index JSON in a
+// valid trailer, so crafted indexes (chunks out of range, bad paths, huge
+// sizes) meet the index validation and the readers.
+func FuzzIndex(f *testing.F) {
+	for _, b := range fixtures(f) {
+		r, err := NewReader(bytes.NewReader(b), int64(len(b)), nil)
+		if err != nil {
+			continue
+		}
+		js, _ := json.Marshal(r.Index())
+		f.Add(js, b[:r.Index().StubSize+r.Index().DataSize])
+	}
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
+	f.Fuzz(func(t *testing.T, index, head []byte) {
+		stored := enc.EncodeAll(index, nil)
+		var idx Index
+		stub := int64(0)
+		if json.Unmarshal(index, &idx) == nil && idx.StubSize >= 0 && idx.StubSize <= int64(len(head)) {
+			stub = idx.StubSize
+		}
+		tr := trailer{version: Version, stubSize: stub, indexOffset: int64(len(head)), indexLen: int64(len(stored)), indexSHA: sha256.Sum256(stored)}
+		file := append(append(bytes.Clone(head), stored...), tr.marshal()...)
+		readAll(file)
 	})
 }

@@ -145,6 +145,9 @@ func (x *Index) validate() error {
 			if c.Offset < 0 || c.Stored < 0 || c.Size < 0 || c.Offset > x.DataSize || c.Stored > x.DataSize-c.Offset {
 				return &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("blob %s: chunk %d out of range", b.Digest, j)}
 			}
+			if c.Size > MaxChunkSize || c.Stored > MaxChunkSize+MaxChunkSize/64 {
+				return &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("blob %s: chunk %d is larger than %d bytes", b.Digest, j, MaxChunkSize)}
+			}
 			if !c.Zstd && c.Stored != c.Size {
 				return &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("blob %s: raw chunk %d has two sizes", b.Digest, j)}
 			}

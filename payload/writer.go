@@ -24,6 +24,10 @@ import (
 // parallel and a random read decodes little.
 const DefaultChunkSize = 4 << 20
 
+// MaxChunkSize bounds chunks, so that a reader never allocates more than this
+// for one, whatever an index claims.
+const MaxChunkSize = 64 << 20
+
 // Compression says how the Writer may store a source.
 type Compression int
 
@@ -55,7 +59,7 @@ func WithConcurrency(n int) Option { return func(w *Writer) { w.workers = max(1,
 func WithLevel(l zstd.EncoderLevel) Option { return func(w *Writer) { w.level = l } }
 
 // WithChunkSize sets the chunk size (tests use small ones).
-func WithChunkSize(n int) Option { return func(w *Writer) { w.chunkSize = max(1, n) } }
+func WithChunkSize(n int) Option { return func(w *Writer) { w.chunkSize = min(max(1, n), MaxChunkSize) } }
 
 // Writer writes a payload after a stub. Use Create, then WriteStub, Add (any
 // number of times), and Commit or Abort.
