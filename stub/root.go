@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/sealpack/sealpack/internal/progress"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
 )
@@ -15,7 +14,7 @@ import (
 const payloadEnv = "SEALPACK_PAYLOAD"
 
 func newRootCmd() *cobra.Command {
-	var opts installOptions
+	var opts installFlags
 	cmd := &cobra.Command{
 		Use:   "app-installer.run",
 		Short: "Install the Kubernetes cluster and applications carried in this file",
@@ -33,35 +32,10 @@ over SSH.
 		},
 	}
 	cmd.Flags().BoolVar(&opts.unattended, "unattended", false, "install without questions, from the Clusterfile given with -f")
-	cmd.Flags().StringVarP(&opts.clusterfile, "file", "f", "", "Clusterfile that names the hosts")
-	cmd.Flags().BoolVar(&opts.acceptNewHostKeys, "accept-new-host-keys", false, "accept and record host keys seen for the first time")
-	cmd.Flags().BoolVar(&opts.json, "json", false, "print machine-readable events, one JSON object per line")
-	cmd.Flags().BoolVar(&opts.dryRun, "dry-run", false, "connect and run preflight checks, print the plan, change nothing")
-	cmd.AddCommand(newInspectCmd(), newVerifyCmd(), newExtractCmd(), newVersionCmd())
+	opts.register(cmd, true)
+	cmd.AddCommand(newInspectCmd(), newVerifyCmd(), newExtractCmd(), newVersionCmd(),
+		newJoinCmd(), newDeleteCmd(), newResetCmd(), newRegistryCmd(), newPushCmd())
 	return cmd
-}
-
-type installOptions struct {
-	unattended        bool
-	clusterfile       string
-	acceptNewHostKeys bool
-	json              bool
-	dryRun            bool
-}
-
-func runInstall(cmd *cobra.Command, opts installOptions) error {
-	if !opts.unattended && !progress.IsTerminal(os.Stdin) {
-		return errors.New("no terminal to run the guided installer on: run with --unattended -f Clusterfile (see --help)")
-	}
-	if opts.unattended && opts.clusterfile == "" {
-		return errors.New("--unattended needs a Clusterfile: --unattended -f Clusterfile")
-	}
-	r, err := openSelf()
-	if err != nil {
-		return err
-	}
-	defer r.Close()
-	return fmt.Errorf("installing is not available in this build (%s); use inspect, verify or extract", r.Index().Platform)
 }
 
 // openSelf opens the payload appended to this program.

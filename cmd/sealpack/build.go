@@ -1,0 +1,125 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+
+	"github.com/sealpack/sealpack/packer"
+	"github.com/sealpack/sealpack/payload"
+	"github.com/spf13/cobra"
+)
+
+func newBuildCmd() *cobra.Command {
+	var (
+		opts      packer.BuildOptions
+		buildArgs []string
+		splitSize string
+	)
+	cmd := &cobra.Command{
+		Use:   "build [-f Kubefile] [-o OUT] [--platform linux/amd64|linux/arm64] [--build-arg K=V]... [--split-size 4000M] [CONTEXT]",
+		Short: "Build an installer from a Kubefile",
+		Long: `Build runs the Kubefile's instructions over the build context (default: the
+current directory) and writes one self-installing executable.
+
+  FROM scratch | FROM ./base.run | FROM ./extracted-image-dir
+  ARG, ENV, LABEL, COPY [--chmod=0755] SRC... DEST, RUN (at build time, cwd = rootfs),
+  IMAGE ref..., CMD (at install time, every CMD line in order)`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.ContextDir = "."
+			if len(args) == 1 {
+				opts.ContextDir = args[0]
+			}
+			var err error
+			if opts.BuildArgs, err = parseBuildArgs(buildArgs); err != nil {
+				return err
+			}
+			if opts.SplitSize, err = parseSize(splitSize); err != nil {
+				return fmt.Errorf("--split-size: %w", err)
+			}
+			opts.Stub = openStub
+			opts.Log = cmd.ErrOrStderr()
+			res, err := packer.Build(cmd.Context(), opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, payload %s\n",
+				res.Output, res.Platform, res.Files, len(res.Images), payload.HumanBytes(res.PayloadBytes))
+			for _, p := range res.Parts {
+				fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Kubefile, "file", "f", "", "the Kubefile (default CONTEXT/Kubefile)")
+	f.StringVarP(&opts.Output, "output", "o", "app-installer.run", "installer to write")
+	f.StringVar(&opts.Platform, "platform", defaultPlatform(), "target platform: "+strings.Join(packer.Platforms(), " or "))
+	f.StringArrayVar(&buildArgs, "build-arg", nil, "set an ARG: K=V (K alone takes $K from the environment); repeatable")
+	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size (e.g. 4000M for FAT32), K/M/G are powers of 1024")
+	return cmd
+}
+
+// defaultPlatform is the build machine's, when an installer can target it.
+func defaultPlatform() string {
+	p := "linux/" + runtime.GOARCH
+	if packer.ValidPlatform(p) == nil {
+		return p
+	}
+	return "linux/amd64"
+}
+
+// parseBuildArgs reads --build-arg values; like Docker, "K" alone takes the
+// value of K from the environment (and is skipped when K is unset).
+func parseBuildArgs(list []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range list {
+		k, v, ok := strings.Cut(a, "=")
+		if k == "" {
+			return nil, fmt.Errorf("--build-arg %q: expected KEY=VALUE", a)
+		}
+		if !ok {
+			if v, ok = os.LookupEnv(k); !ok {
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// parseSize reads "4000M", "2G", "512K", "1048576" (bytes); K, M, G (KB, KiB...)
+// are powers of 1024. "" and "0" mean no split.
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	if t == "" {
+		return 0, nil
+	}
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
+	mult := int64(1)
+	switch {
+	case strings.HasSuffix(t, "K"):
+		mult = 1 << 10
+	case strings.HasSuffix(t, "M"):
+		mult = 1 << 20
+	case strings.HasSuffix(t, "G"):
+		mult = 1 << 30
+	case strings.HasSuffix(t, "T"):
+		mult = 1 << 40
+	}
+	if mult > 1 {
+		t = t[:len(t)-1]
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("%q is not a size such as 4000M, 2G or 1048576", s)
+	}
+	if n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is too large", s)
+	}
+	return n * mult, nil
+}

@@ -1,0 +1,197 @@
+package clusterfile
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	yaml "go.yaml.in/yaml/v3"
+)
+
+// PasswordEnv is the environment variable sealpack reads the SSH password
+// from when a Clusterfile holds none.
+const PasswordEnv = "SEALPACK_SSH_PASSWORD"
+
+// MarshalOptions tune Marshal.
+type MarshalOptions struct {
+	// APIVersion of the Cluster document: APIVersionIO (the default) or
+	// APIVersionCloud.
+	APIVersion string
+}
+
+// secretsComment heads every Clusterfile that sealpack writes.
+var secretsComment = "Written by sealpack. No password is stored in this file: passwd, sudoPasswd,\n" +
+	"pkPasswd and the registry password are read from " + PasswordEnv + "\n" +
+	"or asked for when sealpack runs. Add them here yourself if you must."
+
+// Marshal writes a Clusterfile from scratch (for the wizard) with every
+// secret left out, so that the file can be kept and shared. The output is
+// deterministic: the same cluster gives the same bytes. Consecutive
+// addresses are written as ranges.
+func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
+	apiVersion := opts.APIVersion
+	switch apiVersion {
+	case "":
+		apiVersion = APIVersionIO
+	case APIVersionIO, APIVersionCloud:
+	default:
+		return nil, fmt.Errorf("apiVersion %q is not a Clusterfile version (%s or %s)", apiVersion, APIVersionIO, APIVersionCloud)
+	}
+	if c.Name == "" {
+		return nil, fmt.Errorf("the cluster has no name")
+	}
+	spec := mapping()
+	if c.Image != "" {
+		mapAdd(spec, "image", scalar(c.Image))
+	}
+	mapAdd(spec, "ssh", sshNode(c.SSH))
+	hosts := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
+	for i, g := range c.Groups {
+		gn, err := groupNode(g)
+		if err != nil {
+			return nil, fmt.Errorf("host group %d: %w", i, err)
+		}
+		hosts.Content = append(hosts.Content, gn)
+	}
+	mapAdd(spec, "hosts", hosts)
+	if len(c.Env) > 0 {
+		mapAdd(spec, "env", sequence(false, c.Env...))
+	}
+	if e := c.Registry.External; e != nil {
+		ext := mapping()
+		mapAdd(ext, "domain", scalar(e.Domain))
+		mapAdd(ext, "port", portNode(e.Port))
+		if e.Username != "" {
+			mapAdd(ext, "username", scalar(e.Username))
+		}
+		reg := mapping()
+		mapAdd(reg, "externalRegistry", ext)
+		mapAdd(spec, "registry", reg)
+	}
+	meta := mapping()
+	mapAdd(meta, "name", scalar(c.Name))
+	cluster := mapping()
+	cluster.HeadComment = secretsComment
+	mapAdd(cluster, "apiVersion", scalar(apiVersion))
+	mapAdd(cluster, "kind", scalar(KindCluster))
+	mapAdd(cluster, "metadata", meta)
+	mapAdd(cluster, "spec", spec)
+
+	docs := []*yaml.Node{cluster}
+	for _, p := range c.Plugins {
+		docs = append(docs, pluginNode(p))
+	}
+	for _, d := range c.KubeadmDocs {
+		if d.node == nil {
+			continue
+		}
+		docs = append(docs, cloneNode(d.node))
+	}
+	return encodeDocs(docs)
+}
+
+// sshNode writes SSH settings without their secrets; nil when nothing is left.
+func sshNode(s SSH) *yaml.Node {
+	m := mapping()
+	if s.User != "" {
+		mapAdd(m, "user", scalar(s.User))
+	}
+	if s.PK != "" {
+		mapAdd(m, "pk", scalar(s.PK))
+	}
+	mapAdd(m, "port", portNode(s.Port))
+	if b := s.Bastion; b != nil {
+		bn := mapping()
+		mapAdd(bn, "host", scalar(b.Host))
+		mapAdd(bn, "port", portNode(b.Port))
+		if b.User != "" {
+			mapAdd(bn, "user", scalar(b.User))
+		}
+		if b.PK != "" {
+			mapAdd(bn, "pk", scalar(b.PK))
+		}
+		mapAdd(m, "bastion", bn)
+	}
+	if len(m.Content) == 0 {
+		return nil
+	}
+	return m
+}
+
+// portNode writes a port as sealer does, a quoted string; nil for unset.
+func portNode(p int) *yaml.Node {
+	if p == 0 {
+		return nil
+	}
+	return quoted(strconv.Itoa(p))
+}
+
+func groupNode(g HostGroup) (*yaml.Node, error) {
+	addrs := make([]netip.Addr, len(g.IPs))
+	for i, ip := range g.IPs {
+		a, err := parseHostIP(ip)
+		if err != nil {
+			return nil, err
+		}
+		addrs[i] = a
+	}
+	m := mapping()
+	ips := sequence(true, compressIPs(addrs, 3)...)
+	for _, n := range ips.Content {
+		if strings.Contains(n.Value, ":") {
+			n.Style = yaml.DoubleQuotedStyle
+		}
+	}
+	mapAdd(m, "ips", ips)
+	mapAdd(m, "roles", sequence(true, g.Roles...))
+	mapAdd(m, "ssh", sshNode(g.SSH))
+	if len(g.Env) > 0 {
+		mapAdd(m, "env", sequence(false, g.Env...))
+	}
+	if len(g.Labels) > 0 {
+		keys := make([]string, 0, len(g.Labels))
+		for k := range g.Labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		labels := mapping()
+		for _, k := range keys {
+			mapAdd(labels, k, scalar(g.Labels[k]))
+		}
+		mapAdd(m, "labels", labels)
+	}
+	if len(g.Taints) > 0 {
+		taints := make([]string, len(g.Taints))
+		for i, t := range g.Taints {
+			taints[i] = t.String()
+		}
+		mapAdd(m, "taints", sequence(false, taints...))
+	}
+	return m, nil
+}
+
+func pluginNode(p Plugin) *yaml.Node {
+	meta := mapping()
+	mapAdd(meta, "name", scalar(p.Name))
+	spec := mapping()
+	mapAdd(spec, "type", scalar(p.Type))
+	actions := make([]string, len(p.Actions))
+	for i, a := range p.Actions {
+		actions[i] = string(a)
+	}
+	mapAdd(spec, "action", scalar(strings.Join(actions, "|")))
+	if len(p.Scope) > 0 {
+		mapAdd(spec, "scope", scalar(strings.Join(p.Scope, "|")))
+	}
+	data := scalar(p.Data)
+	data.Style = yaml.LiteralStyle
+	mapAdd(spec, "data", data)
+	doc := mapping()
+	mapAdd(doc, "apiVersion", scalar("sealer.io/v1"))
+	mapAdd(doc, "kind", scalar(KindPlugin))
+	mapAdd(doc, "metadata", meta)
+	mapAdd(doc, "spec", spec)
+	return doc
+}

@@ -1,0 +1,279 @@
+// Package deployer installs the cluster carried in a payload onto the hosts a
+// Clusterfile names, over SSH: preflight, distribute, host init, registry,
+// kubeadm init and join, apps, verify. Each phase is one file; the ordered
+// list is built in one place (installPhases); every step is recorded on the
+// jump host so that a re-run resumes where the last one stopped.
+package deployer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/sealpack/sealpack/deployer/clusterfile"
+	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/payload"
+)
+
+// Options are what a run needs beyond the cluster description.
+type Options struct {
+	Payload *payload.Reader
+	// StateDir holds state.json, known_hosts and logs/: .sealpack beside the
+	// Clusterfile.
+	StateDir string
+	// RegistryPort is the port of the installer's embedded registry on the
+	// jump host; each host is given the jump host address that routes to it.
+	RegistryPort int
+	// AcceptNewHostKeys records host keys seen for the first time instead of
+	// refusing them.
+	AcceptNewHostKeys bool
+	// DryRun connects and runs preflight, then reports the plan; no host changes.
+	DryRun bool
+	// Concurrency caps the hosts worked on at once (default 10).
+	Concurrency int
+	// Sink receives progress events; it must be safe for concurrent use.
+	Sink event.Sink
+	// ReadyTimeout bounds how long verify waits for nodes to be Ready.
+	ReadyTimeout time.Duration
+	// AcceptHostKeys are keys the user accepted (the wizard): host IP to the
+	// SHA256 fingerprint shown. A host offering that key for the first time
+	// is trusted and recorded.
+	AcceptHostKeys map[string]string
+	// Dial opens a connection to a host; nil means SSH. Tests replace it.
+	Dial Dialer
+}
+
+// Dialer connects to a host of the cluster.
+type Dialer func(ctx context.Context, h clusterfile.Host) (Remote, error)
+
+// Remote is what phases need of a connection to a host. Commands run as root
+// (through sudo for other users); secrets are never part of a command line.
+type Remote interface {
+	// Run runs a shell script with env exported, and returns its stdout.
+	// Output lines are also passed to logf as they come.
+	Run(ctx context.Context, script string, env map[string]string, logf func(string)) (string, error)
+	// Upload writes r (size bytes) to path with mode, resuming a partial copy
+	// left at path+".part" when its prefix matches.
+	Upload(ctx context.Context, r io.ReaderAt, size int64, path string, mode uint32, progress func(int64)) error
+	// Download reads a remote file.
+	Download(ctx context.Context, path string) ([]byte, error)
+	// LocalIP is the jump host's address on the route to this host.
+	LocalIP() string
+	Close() error
+}
+
+// run is the state shared by the phases of one invocation.
+type run struct {
+	opts    Options
+	cluster *clusterfile.Cluster
+	hosts   []clusterfile.Host // every host of the cluster
+	targets []string           // IPs this invocation works on (all, or joined/deleted ones)
+	master0 string
+	state   *State
+	logs    *logs
+	ssh     *sshDialer // nil when Options.Dial was given
+	red     *redactor
+
+	mu    sync.Mutex
+	conns map[string]Remote
+	facts map[string]*hostFacts
+	// certKey is the control-plane certificate key, kept in memory only.
+	certKey string
+}
+
+// hostFacts are what preflight learnt about a host.
+type hostFacts struct {
+	Hostname string
+	Arch     string
+	Sealpack bool // this host carries an earlier sealpack install of this cluster
+}
+
+func (r *run) host(ip string) clusterfile.Host {
+	for _, h := range r.hosts {
+		if h.IP == ip {
+			return h
+		}
+	}
+	return clusterfile.Host{IP: ip}
+}
+
+func (r *run) conn(ip string) Remote {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.conns[ip]
+}
+
+func (r *run) emit(e event.Event) {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	if e.Message != "" {
+		e.Message = r.red.redact(e.Message)
+	}
+	if r.opts.Sink != nil {
+		r.opts.Sink(e)
+	}
+}
+
+// phase is one step of an install, run over hosts.
+type phase interface {
+	Name() string
+	Run(ctx context.Context, r *run) error
+}
+
+// totaler is implemented by phases whose progress is not counted in hosts
+// (distribute counts bytes).
+type totaler interface {
+	Total(r *run) int64
+}
+
+// planner is implemented by phases that can say what they would change.
+type planner interface {
+	Plan(r *run) []string
+}
+
+func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
+	if opts.Payload == nil {
+		return nil, errors.New("deployer: no payload")
+	}
+	if opts.StateDir == "" {
+		return nil, errors.New("deployer: no state directory")
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 10
+	}
+	if opts.ReadyTimeout <= 0 {
+		opts.ReadyTimeout = 5 * time.Minute
+	}
+	hosts := c.Hosts()
+	m0, ok := c.Master0()
+	if !ok {
+		return nil, errors.New("the Clusterfile names no master")
+	}
+	st, err := LoadState(opts.StateDir, c.Name)
+	if err != nil {
+		return nil, err
+	}
+	red := newRedactor(secretsOf(c)...)
+	r := &run{opts: opts, cluster: c, hosts: hosts, master0: m0.IP, state: st, red: red,
+		conns: map[string]Remote{}, facts: map[string]*hostFacts{}}
+	for _, h := range hosts {
+		r.targets = append(r.targets, h.IP)
+	}
+	r.logs, err = newLogs(filepath.Join(opts.StateDir, "logs"), red, r.emit)
+	if err != nil {
+		return nil, err
+	}
+	if r.opts.Dial == nil {
+		r.ssh = &sshDialer{opts: &r.opts}
+		r.opts.Dial = r.ssh.dial
+	}
+	return r, nil
+}
+
+func (r *run) close() {
+	r.mu.Lock()
+	for _, c := range r.conns {
+		c.Close()
+	}
+	r.conns = map[string]Remote{}
+	r.mu.Unlock()
+	if r.ssh != nil {
+		r.ssh.close()
+	}
+	r.logs.Close()
+}
+
+// runPhases runs phases in order, reporting each; the first failure stops the run.
+func (r *run) runPhases(ctx context.Context, phases []phase) error {
+	for _, p := range phases {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		total := int64(len(r.targets))
+		if t, ok := p.(totaler); ok {
+			total = t.Total(r)
+		}
+		r.emit(event.Event{Type: event.PhaseStart, Phase: p.Name(), Total: total})
+		start := time.Now()
+		if r.opts.DryRun && p.Name() != event.Preflight {
+			if pl, ok := p.(planner); ok {
+				for _, line := range pl.Plan(r) {
+					r.emit(event.Event{Type: event.Plan, Phase: p.Name(), Message: line})
+				}
+			}
+			r.emit(event.Event{Type: event.PhaseSkip, Phase: p.Name(), Message: "dry run"})
+			continue
+		}
+		err := p.Run(ctx, r)
+		if err != nil {
+			r.logs.Printf(p.Name(), "", "%s failed after %s: %v", p.Name(), time.Since(start).Round(time.Millisecond), err)
+			r.emit(event.Event{Type: event.PhaseFail, Phase: p.Name(), Message: err.Error()})
+			return fmt.Errorf("%s: %w", p.Name(), err)
+		}
+		r.logs.Printf(p.Name(), "", "%s done in %s", p.Name(), time.Since(start).Round(time.Millisecond))
+		r.emit(event.Event{Type: event.PhaseDone, Phase: p.Name()})
+	}
+	return nil
+}
+
+// step runs fn on host unless the state says it is done, then records it.
+func (r *run) step(ctx context.Context, phase, host string, fn func(ctx context.Context) error) error {
+	if r.state.Done(phase, host) {
+		r.emit(event.Event{Type: event.HostSkip, Phase: phase, Host: host, Message: "already done"})
+		return nil
+	}
+	r.emit(event.Event{Type: event.HostStart, Phase: phase, Host: host})
+	if err := fn(ctx); err != nil {
+		r.emit(event.Event{Type: event.HostFail, Phase: phase, Host: host, Message: err.Error()})
+		return err
+	}
+	r.emit(event.Event{Type: event.HostDone, Phase: phase, Host: host})
+	return r.state.Mark(phase, host)
+}
+
+// exec runs a script on host as root, logging its output to the host's log.
+func (r *run) exec(ctx context.Context, phase, host, script string, env map[string]string) (string, error) {
+	c := r.conn(host)
+	if c == nil {
+		return "", fmt.Errorf("not connected")
+	}
+	r.logs.Printf(phase, host, "$ %s", firstLine(script))
+	out, err := c.Run(ctx, script, env, func(line string) { r.logs.Printf(phase, host, "%s", line) })
+	if err != nil {
+		r.logs.Printf(phase, host, "failed: %v", err)
+	}
+	return out, err
+}
+
+func firstLine(s string) string {
+	for i, c := range s {
+		if c == '\n' {
+			return s[:i] + " ..."
+		}
+	}
+	return s
+}
+
+// secretsOf lists every secret of the Clusterfile, to be hidden from logs.
+func secretsOf(c *clusterfile.Cluster) []string {
+	var out []string
+	add := func(s clusterfile.SSH) {
+		out = append(out, s.Passwd, s.SudoPasswd, s.PKPasswd)
+		if b := s.Bastion; b != nil {
+			out = append(out, b.Passwd, b.PKPasswd)
+		}
+	}
+	add(c.SSH)
+	for _, h := range c.Hosts() {
+		add(h.SSH)
+	}
+	if e := c.Registry.External; e != nil {
+		out = append(out, e.Password)
+	}
+	return out
+}

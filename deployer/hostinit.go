@@ -1,0 +1,136 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/payload"
+)
+
+// hostInit prepares every host: the image's scripts/init-host.sh (container
+// runtime, kernel settings) with the install environment, and containerd
+// pointed at the cluster registry for every registry the carried images
+// name, through /etc/containerd/certs.d/<registry>/hosts.toml, so that no
+// manifest has to be rewritten.
+type hostInit struct{}
+
+func (hostInit) Name() string { return event.HostInit }
+
+const initHostScript = "scripts/init-host.sh"
+
+func (h hostInit) Plan(r *run) []string {
+	var out []string
+	_, hasScript := r.opts.Payload.File(initHostScript)
+	for _, ip := range r.targets {
+		if r.state.Done(event.HostInit, ip) {
+			continue
+		}
+		line := ip + ": "
+		if hasScript {
+			line += "run " + initHostScript + ", "
+		}
+		out = append(out, line+fmt.Sprintf("point containerd at %s for %s", r.registryAddr(ip), strings.Join(registryHosts(r.opts.Payload), ", ")))
+	}
+	return out
+}
+
+func (h hostInit) Run(ctx context.Context, r *run) error {
+	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
+			script := "set -e\n" + mirrorScript(r.opts.Payload, r.registryAddr(ip))
+			if _, ok := r.opts.Payload.File(initHostScript); ok {
+				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
+			}
+			script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shq(r.cluster.Name), markerPath)
+			_, err := r.exec(ctx, event.HostInit, ip, script, r.env(ip))
+			return err
+		})
+	})
+}
+
+// registryHosts lists the registries the carried images come from.
+func registryHosts(p *payload.Reader) []string {
+	seen := map[string]bool{}
+	for _, im := range p.Index().Images {
+		host, _, ok := strings.Cut(im.Name, "/")
+		if ok {
+			seen[host] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for h := range seen {
+		out = append(out, h)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// mirrorScript writes containerd's hosts.toml for every registry host: pulls
+// of docker.io/... go to the installer's registry, which tells the
+// registries apart by containerd's ?ns= query.
+func mirrorScript(p *payload.Reader, registry string) string {
+	var b strings.Builder
+	for _, host := range registryHosts(p) {
+		server := "https://" + host
+		if host == "docker.io" {
+			server = "https://registry-1.docker.io"
+		}
+		dir := "/etc/containerd/certs.d/" + host
+		fmt.Fprintf(&b, "mkdir -p %s\ncat > %s/hosts.toml <<'SEALPACK_EOF'\n", shq(dir), shq(dir))
+		fmt.Fprintf(&b, "# written by sealpack: images of %s are served by the cluster registry\n", host)
+		fmt.Fprintf(&b, "server = %s\n\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\nSEALPACK_EOF\n",
+			strconv.Quote(server), strconv.Quote("http://"+registry))
+	}
+	return b.String()
+}
+
+// registryAddr is the registry address host ip pulls from.
+func (r *run) registryAddr(ip string) string {
+	local := "127.0.0.1"
+	if c := r.conn(ip); c != nil {
+		local = c.LocalIP()
+	}
+	return fmt.Sprintf("%s:%d", local, r.opts.RegistryPort)
+}
+
+// env is the environment of every script and CMD on host ip.
+func (r *run) env(ip string) map[string]string {
+	role := "node"
+	if r.host(ip).IsMaster() {
+		role = "master"
+	}
+	var masters, nodes []string
+	for _, h := range r.cluster.Masters() {
+		masters = append(masters, h.IP)
+	}
+	for _, h := range r.cluster.Nodes() {
+		nodes = append(nodes, h.IP)
+	}
+	env := map[string]string{
+		"SEALPACK_ROLE":     role,
+		"SEALPACK_MASTER0":  r.master0,
+		"SEALPACK_MASTERS":  strings.Join(masters, ","),
+		"SEALPACK_NODES":    strings.Join(nodes, ","),
+		"SEALPACK_REGISTRY": r.registryAddr(ip),
+		"SEALPACK_ROOTFS":   RootfsDir,
+		"SEALPACK_CLUSTER":  r.cluster.Name,
+	}
+	for _, kv := range r.host(ip).Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	for _, kv := range r.opts.Payload.Index().Env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			if _, set := env[k]; !set {
+				env[k] = v
+			}
+		}
+	}
+	return env
+}

@@ -1,0 +1,122 @@
+package deployer
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/sealpack/sealpack/deployer/clusterfile"
+	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/payload"
+)
+
+// initMaster0 runs `kubeadm init --config <generated> --upload-certs` on the
+// first master, then fetches the admin kubeconfig to the jump host.
+type initMaster0 struct{}
+
+func (initMaster0) Name() string { return event.InitMaster0 }
+
+const (
+	initConfigPath = "/var/lib/sealpack/kubeadm-init.yaml"
+	adminConf      = "/etc/kubernetes/admin.conf"
+	// alreadyMark is printed by a step that finds its work done by an
+	// earlier run that was stopped before it could record it.
+	alreadyMark = "SEALPACK_ALREADY_DONE"
+)
+
+// AdminConfName is the kubeconfig saved on the jump host, in the state dir.
+const AdminConfName = "admin.conf"
+
+var certKeyRe = regexp.MustCompile(`(?m)Using certificate key:\s*\n?\s*([0-9a-f]{64})`)
+
+func (initMaster0) Plan(r *run) []string {
+	if r.state.Done(event.InitMaster0, r.master0) {
+		return nil
+	}
+	return []string{fmt.Sprintf("%s: kubeadm init --config %s --upload-certs", r.master0, initConfigPath)}
+}
+
+func (initMaster0) Run(ctx context.Context, r *run) error {
+	err := r.step(ctx, event.InitMaster0, r.master0, func(ctx context.Context) error {
+		cfg, err := r.kubeadmConfig()
+		if err != nil {
+			return err
+		}
+		c := r.conn(r.master0)
+		if err := c.Upload(ctx, strings.NewReader(string(cfg)), int64(len(cfg)), initConfigPath, 0o600, nil); err != nil {
+			return fmt.Errorf("writing the kubeadm config: %w", err)
+		}
+		// kubeadm refuses a second init: a run stopped after init but before
+		// it was recorded finds admin.conf and goes on.
+		out, err := r.exec(ctx, event.InitMaster0, r.master0, fmt.Sprintf(`if [ -f %s ]; then echo %s; exit 0; fi
+kubeadm init --config %[3]s --upload-certs; rc=$?
+# The config holds the certificate key: it does not stay on the host.
+rm -f %[3]s
+exit $rc`, adminConf, alreadyMark, initConfigPath), r.env(r.master0))
+		if err != nil {
+			return fmt.Errorf("kubeadm init: %w", err)
+		}
+		if m := certKeyRe.FindStringSubmatch(out); m != nil {
+			r.certKey = m[1]
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return r.saveKubeconfig(ctx)
+}
+
+// saveKubeconfig copies master0's admin.conf beside the state, readable by
+// the user alone: it is the key to the cluster.
+func (r *run) saveKubeconfig(ctx context.Context) error {
+	b, err := r.conn(r.master0).Download(ctx, adminConf)
+	if err != nil {
+		return fmt.Errorf("fetching %s: %w", adminConf, err)
+	}
+	p := filepath.Join(r.opts.StateDir, AdminConfName)
+	if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(p+".tmp", p)
+}
+
+// kubeadmConfig merges the Clusterfile's kubeadm documents over the image's
+// etc/kubeadm.yaml. The certificate key for control-plane joins is made here
+// and kept in memory only.
+func (r *run) kubeadmConfig() ([]byte, error) {
+	defaults, err := r.opts.Payload.ReadFile(clusterfile.ImageKubeadmPath)
+	if err != nil && !errors.Is(err, payload.ErrNotFound) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	version := r.opts.Payload.Index().Labels[kubeVersionLabel]
+	if version == "" {
+		version = defaultKubeVersion
+	}
+	certKey := hex.EncodeToString(key)
+	cfg, _, err := clusterfile.MergeKubeadm(defaults, r.cluster, clusterfile.KubeadmVars{KubernetesVersion: version, CertificateKey: certKey})
+	if err != nil {
+		return nil, fmt.Errorf("kubeadm configuration: %w", err)
+	}
+	r.mu.Lock()
+	r.certKey = certKey
+	r.mu.Unlock()
+	return cfg, nil
+}
+
+// kubeVersionLabel names the Kubernetes version of an image that has no
+// kubeadm defaults; defaultKubeVersion is the last resort.
+const (
+	kubeVersionLabel   = "io.sealpack.kubernetes.version"
+	defaultKubeVersion = "v1.30.4"
+)

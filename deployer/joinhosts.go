@@ -1,0 +1,164 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/sealpack/sealpack/deployer/clusterfile"
+	"github.com/sealpack/sealpack/deployer/event"
+)
+
+// joinMasters joins the other masters one at a time (etcd grows member by
+// member); joinNodes joins the workers in parallel. Both use a
+// JoinConfiguration file, so the bootstrap token and certificate key never
+// appear on a command line.
+type joinMasters struct{}
+type joinNodes struct{}
+
+func (joinMasters) Name() string { return event.JoinMasters }
+func (joinNodes) Name() string   { return event.JoinNodes }
+
+const (
+	joinConfigPath = "/var/lib/sealpack/kubeadm-join.yaml"
+	kubeletConf    = "/etc/kubernetes/kubelet.conf"
+)
+
+func (joinMasters) Plan(r *run) []string { return joinPlan(r, r.joiningMasters(), "--control-plane") }
+func (joinNodes) Plan(r *run) []string   { return joinPlan(r, r.joiningNodes(), "") }
+
+func joinPlan(r *run, ips []string, extra string) []string {
+	var out []string
+	for _, ip := range ips {
+		out = append(out, strings.TrimSpace(fmt.Sprintf("%s: kubeadm join %s:6443 %s", ip, r.master0, extra)))
+	}
+	return out
+}
+
+func (r *run) joiningMasters() []string {
+	var out []string
+	for _, ip := range r.targets {
+		if ip != r.master0 && r.host(ip).IsMaster() && !r.state.Done(event.JoinMasters, ip) {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+func (r *run) joiningNodes() []string {
+	var out []string
+	for _, ip := range r.targets {
+		if !r.host(ip).IsMaster() && !r.state.Done(event.JoinNodes, ip) {
+			out = append(out, ip)
+		}
+	}
+	return out
+}
+
+func (joinMasters) Run(ctx context.Context, r *run) error {
+	for _, ip := range r.joiningMasters() {
+		if err := r.step(ctx, event.JoinMasters, ip, func(ctx context.Context) error { return r.join(ctx, event.JoinMasters, ip, true) }); err != nil {
+			return fmt.Errorf("host %s: %w", ip, err)
+		}
+	}
+	return nil
+}
+
+func (joinNodes) Run(ctx context.Context, r *run) error {
+	return parallel(ctx, r.joiningNodes(), r.opts.Concurrency, func(ctx context.Context, ip string) error {
+		return r.step(ctx, event.JoinNodes, ip, func(ctx context.Context) error { return r.join(ctx, event.JoinNodes, ip, false) })
+	})
+}
+
+var joinCmdRe = regexp.MustCompile(`kubeadm join (\S+) --token (\S+)\s+--discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})`)
+
+// joinInfo asks master0 for a fresh bootstrap token (and, for masters, a
+// certificate key): they expire, so none is kept between runs.
+func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (endpoint, token, hash, certKey string, err error) {
+	out, err := r.exec(ctx, phase, r.master0, "kubeadm token create --print-join-command", nil)
+	if err != nil {
+		return "", "", "", "", fmt.Errorf("creating a join token on %s: %w", r.master0, err)
+	}
+	m := joinCmdRe.FindStringSubmatch(out)
+	if m == nil {
+		return "", "", "", "", fmt.Errorf("unexpected output of kubeadm token create on %s", r.master0)
+	}
+	endpoint, token, hash = m[1], m[2], m[3]
+	if !controlPlane {
+		return endpoint, token, hash, "", nil
+	}
+	r.mu.Lock()
+	certKey = r.certKey
+	r.mu.Unlock()
+	if certKey == "" {
+		out, err := r.exec(ctx, phase, r.master0, "kubeadm init phase upload-certs --upload-certs", nil)
+		if err != nil {
+			return "", "", "", "", fmt.Errorf("uploading control-plane certificates on %s: %w", r.master0, err)
+		}
+		k := certKeyRe.FindStringSubmatch(out)
+		if k == nil {
+			return "", "", "", "", fmt.Errorf("no certificate key in the output of kubeadm init phase upload-certs on %s", r.master0)
+		}
+		certKey = k[1]
+		r.mu.Lock()
+		r.certKey = certKey
+		r.mu.Unlock()
+	}
+	return endpoint, token, hash, certKey, nil
+}
+
+func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) error {
+	endpoint, token, hash, certKey, err := r.joinInfo(ctx, phase, controlPlane)
+	if err != nil {
+		return err
+	}
+	cfg := joinConfiguration(r.host(ip), endpoint, token, hash, certKey)
+	if err := r.conn(ip).Upload(ctx, strings.NewReader(cfg), int64(len(cfg)), joinConfigPath, 0o600, nil); err != nil {
+		return fmt.Errorf("writing the join config: %w", err)
+	}
+	_, err = r.exec(ctx, phase, ip, fmt.Sprintf(`if [ -f %[1]s ]; then rm -f %[2]s; echo %[3]s; exit 0; fi
+kubeadm join --config %[2]s; rc=$?
+rm -f %[2]s
+exit $rc`, kubeletConf, joinConfigPath, alreadyMark), r.env(ip))
+	if err != nil {
+		return fmt.Errorf("kubeadm join: %w", err)
+	}
+	return nil
+}
+
+// joinConfiguration is the kubeadm JoinConfiguration for host h.
+func joinConfiguration(h clusterfile.Host, endpoint, token, hash, certKey string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+discovery:
+  bootstrapToken:
+    apiServerEndpoint: %q
+    token: %q
+    caCertHashes: [%q]
+nodeRegistration:
+`, endpoint, token, hash)
+	if labels := h.KubeletLabels(); len(labels) > 0 {
+		var kv []string
+		for k, v := range labels {
+			kv = append(kv, k+"="+v)
+		}
+		sort.Strings(kv)
+		fmt.Fprintf(&b, "  kubeletExtraArgs:\n    node-labels: %q\n", strings.Join(kv, ","))
+	}
+	if len(h.Taints) > 0 {
+		b.WriteString("  taints:\n")
+		for _, t := range h.Taints {
+			if t.Remove {
+				continue
+			}
+			fmt.Fprintf(&b, "  - key: %q\n    value: %q\n    effect: %q\n", t.Key, t.Value, t.Effect)
+		}
+	}
+	if certKey != "" {
+		fmt.Fprintf(&b, "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: %q\n    bindPort: 6443\n  certificateKey: %q\n", h.IP, certKey)
+	}
+	return b.String()
+}

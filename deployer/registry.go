@@ -1,0 +1,49 @@
+package deployer
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sealpack/sealpack/deployer/event"
+)
+
+// registry makes the carried images pullable from every host. For now the
+// hosts pull from the installer's embedded registry on the jump host (each
+// host through the jump host address that routes to it); this phase checks
+// that every host reaches it before kubeadm needs an image.
+type registry struct{}
+
+func (registry) Name() string { return event.Registry }
+
+func (registry) Plan(r *run) []string {
+	var out []string
+	for _, ip := range r.targets {
+		out = append(out, fmt.Sprintf("%s: pulls images from %s", ip, r.registryAddr(ip)))
+	}
+	return out
+}
+
+func (registry) Run(ctx context.Context, r *run) error {
+	if len(r.opts.Payload.Index().Images) == 0 || r.opts.RegistryPort == 0 {
+		r.logs.Printf(event.Registry, "", "no images carried: no registry needed")
+		return nil
+	}
+	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+		r.emit(event.Event{Type: event.HostStart, Phase: event.Registry, Host: ip})
+		addr := r.registryAddr(ip)
+		host, port, _ := strings.Cut(addr, ":")
+		// Whatever client the host has: curl, wget, or bash's /dev/tcp.
+		script := fmt.Sprintf(`if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null http://%[1]s/v2/
+elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null http://%[1]s/v2/
+elif command -v bash >/dev/null 2>&1; then bash -c 'exec 3<>/dev/tcp/%[2]s/%[3]s'
+else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, port)
+		if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
+			err = fmt.Errorf("cannot reach the image registry at %s (a firewall between the host and the jump host?): %w", addr, err)
+			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
+			return err
+		}
+		r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip})
+		return nil
+	})
+}

@@ -1,0 +1,125 @@
+package deployer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// State records the steps a run has completed, on the jump host beside the
+// Clusterfile (.sealpack/state.json), so that re-running the same command
+// after any failure or a kill -9 resumes without redoing finished steps.
+// It is rewritten atomically after every step; it never holds secrets.
+type State struct {
+	mu   sync.Mutex
+	path string
+	data stateFile
+}
+
+type stateFile struct {
+	Cluster string                `json:"cluster"`
+	Steps   map[string]stepRecord `json:"steps"`
+}
+
+type stepRecord struct {
+	At time.Time `json:"at"`
+}
+
+// LoadState reads the state in dir, or starts an empty one for cluster. A
+// state of another cluster name is an error: the directory belongs to it.
+func LoadState(dir, cluster string) (*State, error) {
+	s := &State{path: filepath.Join(dir, "state.json"), data: stateFile{Cluster: cluster, Steps: map[string]stepRecord{}}}
+	b, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return s, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(b, &s.data); err != nil {
+		return nil, fmt.Errorf("%s: %w (remove it to start over)", s.path, err)
+	}
+	if s.data.Steps == nil {
+		s.data.Steps = map[string]stepRecord{}
+	}
+	if s.data.Cluster != cluster {
+		return nil, fmt.Errorf("%s records cluster %q, the Clusterfile names %q", s.path, s.data.Cluster, cluster)
+	}
+	return s, nil
+}
+
+func key(step, host string) string { return step + "/" + host }
+
+// Done reports whether step completed on host ("" for cluster-wide steps).
+func (s *State) Done(step, host string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.data.Steps[key(step, host)]
+	return ok
+}
+
+// Mark records step as completed on host and saves the state.
+func (s *State) Mark(step, host string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data.Steps[key(step, host)] = stepRecord{At: time.Now().UTC()}
+	return s.save()
+}
+
+// Forget drops every record of host (after delete or reset of that host), or
+// of every host when host is "*".
+func (s *State) Forget(host string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k := range s.data.Steps {
+		if host == "*" || strings.HasSuffix(k, "/"+host) {
+			delete(s.data.Steps, k)
+		}
+	}
+	return s.save()
+}
+
+// Steps lists the recorded steps, sorted (for tests and --dry-run plans).
+func (s *State) Steps() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []string
+	for k := range s.data.Steps {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s *State) save() error {
+	if err := os.MkdirAll(filepath.Dir(s.path), 0o700); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(s.data, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving %s: %w", s.path, err)
+	}
+	return os.Rename(tmp, s.path)
+}

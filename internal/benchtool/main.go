@@ -1,0 +1,205 @@
+// Command benchtool prints sealpack's performance figures side by side with
+// their references, measured in the same run (make bench). The machines are
+// noisy: every figure is the median of several runs, and the ratios are what
+// count.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+)
+
+func main() {
+	sealpack := flag.String("sealpack", "bin/sealpack", "sealpack binary")
+	size := flag.Int("mb", 200, "size of the mixed tree in MiB")
+	runs := flag.Int("runs", 3, "runs per figure (the median counts)")
+	flag.Parse()
+	if err := run(*sealpack, *size<<20, *runs); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+
+func run(sealpack string, size, runs int) error {
+	sealpack, _ = filepath.Abs(sealpack)
+	tmp, err := os.MkdirTemp("", "sealpack-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	ctx := filepath.Join(tmp, "ctx")
+	if err := mixedTree(ctx, size); err != nil {
+		return err
+	}
+	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte("FROM scratch\nCOPY data /data\n"), 0o644)
+	out := filepath.Join(tmp, "app.run")
+	ref := filepath.Join(tmp, "ref.tar.zst")
+	fmt.Printf("mixed tree: %d MiB (half random, half text and binaries), %d runs each, median\n\n", size>>20, runs)
+	fmt.Printf("%-34s %12s %12s %8s %8s\n", "figure", "sealpack", "reference", "ratio", "limit")
+
+	build := median(runs, func() error {
+		return sh(sealpack, "build", "-q", "-f", filepath.Join(ctx, "Kubefile"), "-o", out, ctx)
+	})
+	tarzst := median(runs, func() error {
+		return sh("bash", "-c", fmt.Sprintf("tar -C %s -cf - data | zstd -T0 -3 -q -f -o %s", ctx, ref))
+	})
+	row("build vs tar -c | zstd -T0 -3", build, tarzst, 1.5)
+
+	var rep struct{ PayloadBytes int64 }
+	js, err := exec.Command(out, "inspect", "--json").Output()
+	if err != nil {
+		return fmt.Errorf("inspect: %w", err)
+	}
+	json.Unmarshal(js, &rep)
+	st, _ := os.Stat(ref)
+	fmt.Printf("%-34s %12s %12s %8.3f %8.2f\n", "payload size vs tar.zst", mib(rep.PayloadBytes), mib(st.Size()), float64(rep.PayloadBytes)/float64(st.Size()), 1.01)
+
+	verify := median(runs, func() error { return sh(out, "verify") })
+	sha := median(runs, func() error { return sh("sha256sum", out) })
+	row("verify vs sha256sum (time)", verify, sha, 1/0.8)
+
+	x1, x2 := filepath.Join(tmp, "x1"), filepath.Join(tmp, "x2")
+	extract := median(runs, func() error { os.RemoveAll(x1); return sh(out, "extract", x1) })
+	unzst := median(runs, func() error {
+		os.RemoveAll(x2)
+		os.MkdirAll(x2, 0o755)
+		return sh("bash", "-c", fmt.Sprintf("zstd -d -c -q %s | tar -C %s -xf -", ref, x2))
+	})
+	row("extract vs zstd -d | tar -x", extract, unzst, 1/0.8)
+
+	small := filepath.Join(tmp, "small")
+	os.MkdirAll(filepath.Join(small, "data"), 0o755)
+	os.WriteFile(filepath.Join(small, "data", "f"), randomBytes(1, 1<<20), 0o644)
+	os.WriteFile(filepath.Join(small, "Kubefile"), []byte("FROM scratch\nCOPY data /data\n"), 0o644)
+	smallOut := filepath.Join(tmp, "small.run")
+	if err := sh(sealpack, "build", "-q", "-f", filepath.Join(small, "Kubefile"), "-o", smallOut, small); err != nil {
+		return err
+	}
+	bigIns := median(runs*3, func() error { return sh(out, "inspect", "--json") })
+	smallIns := median(runs*3, func() error { return sh(smallOut, "inspect", "--json") })
+	row(fmt.Sprintf("inspect %s vs 1 MiB installer", mib(fileSize(out))), bigIns, smallIns, 2)
+	fmt.Printf("%-34s %12s %12s %8s %8s\n", "inspect absolute", bigIns.Round(time.Millisecond), "", "", "<100ms")
+	return nil
+}
+
+func row(name string, ours, ref time.Duration, limit float64) {
+	ratio := float64(ours) / float64(ref)
+	mark := ""
+	if ratio > limit {
+		mark = "  OVER"
+	}
+	fmt.Printf("%-34s %12s %12s %8.2f %8.2f%s\n", name, ours.Round(time.Millisecond), ref.Round(time.Millisecond), ratio, limit, mark)
+}
+
+func median(n int, f func() error) time.Duration {
+	var ds []time.Duration
+	for range n {
+		t := time.Now()
+		if err := f(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		ds = append(ds, time.Since(t))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+func sh(name string, args ...string) error {
+	cmd := exec.Command(name, args...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	return nil
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+func fileSize(p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
+}
+
+// mixedTree writes size bytes under dir/data: half random (like compressed
+// archives and images), a quarter text, a quarter program binaries (copies of
+// the Go toolchain's own, real machine code).
+func mixedTree(dir string, size int) error {
+	r := rand.New(rand.NewPCG(42, 42))
+	data := filepath.Join(dir, "data")
+	for _, d := range []string{"random", "text", "bin"} {
+		if err := os.MkdirAll(filepath.Join(data, d), 0o755); err != nil {
+			return err
+		}
+	}
+	for i, n := 0, 0; n < size/2; i++ {
+		sz := 1<<20 + r.IntN(15<<20)
+		sz = min(sz, size/2-n)
+		if err := os.WriteFile(filepath.Join(data, "random", fmt.Sprintf("blob-%03d.tgz", i)), randomBytes(uint64(i), sz), 0o644); err != nil {
+			return err
+		}
+		n += sz
+	}
+	words := strings.Fields(`apiVersion kind metadata name namespace spec containers image nginx
+		ports containerPort 80 replicas selector matchLabels app template labels resources limits cpu
+		memory requests volumeMounts mountPath volumes configMap the a of to in and is for on with`)
+	for i, n := 0, 0; n < size/4; i++ {
+		sz := 1<<10 + r.IntN(200<<10)
+		var b strings.Builder
+		for b.Len() < sz {
+			b.WriteString(words[r.IntN(len(words))])
+			if r.IntN(8) == 0 {
+				b.WriteString(fmt.Sprintf(": %d\n", r.IntN(100000)))
+			} else {
+				b.WriteByte(' ')
+			}
+		}
+		if err := os.WriteFile(filepath.Join(data, "text", fmt.Sprintf("doc-%04d.yaml", i)), []byte(b.String()), 0o644); err != nil {
+			return err
+		}
+		n += b.Len()
+	}
+	tools, _ := filepath.Glob("/usr/local/go/pkg/tool/*/*")
+	more, _ := filepath.Glob("/usr/local/go/bin/*")
+	tools = append(tools, more...)
+	if len(tools) == 0 {
+		return fmt.Errorf("no Go toolchain binaries found for the binary part of the tree")
+	}
+	for i, n := 0, 0; n < size/4; i++ {
+		b, err := os.ReadFile(tools[i%len(tools)])
+		if err != nil {
+			return err
+		}
+		b = b[:min(len(b), size/4-n)]
+		if err := os.WriteFile(filepath.Join(data, "bin", fmt.Sprintf("tool-%03d", i)), b, 0o755); err != nil {
+			return err
+		}
+		n += len(b)
+	}
+	return nil
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, 7))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for k := range 8 {
+			b[i+k] = byte(v >> (8 * k))
+		}
+	}
+	return b
+}

@@ -1,0 +1,238 @@
+package packer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/sealpack/sealpack/packer/kubefile"
+	"github.com/sealpack/sealpack/payload"
+)
+
+// builder holds the state of one Build.
+type builder struct {
+	opts    BuildOptions
+	log     io.Writer
+	name    string // the Kubefile as named in messages
+	ctxDir  string // absolute
+	ctxReal string // absolute, symlinks resolved
+	root    *rootfs
+	base    *payload.Reader // FROM installer, open until the payload is written
+
+	labels    map[string]string
+	env       []string
+	cmds      []string
+	inherited []payload.Image
+	lines     []ImageLine
+
+	work     string // work dir once a RUN needed a real tree
+	scratch  []string
+	excluded func(abs string) bool
+}
+
+// Build runs the Kubefile and writes the installer. On any error nothing is
+// left at opts.Output (or its parts).
+func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
+	start := time.Now()
+	b, err := newBuilder(opts)
+	if err != nil {
+		return nil, err
+	}
+	defer b.cleanup()
+
+	f, err := os.Open(b.opts.Kubefile)
+	if err != nil {
+		return nil, fmt.Errorf("kubefile: %w", err)
+	}
+	kf, err := kubefile.Parse(b.name, f)
+	f.Close()
+	if err != nil {
+		return nil, err
+	}
+	from, err := kf.BaseRef(opts.BuildArgs)
+	if err != nil {
+		return nil, err
+	}
+
+	// Create the output first: an unwritable path fails before any RUN.
+	var wopts []payload.Option
+	if opts.SplitSize > 0 {
+		wopts = append(wopts, payload.WithSplit(opts.SplitSize))
+	}
+	w, err := payload.Create(opts.Output, wopts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the installer: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			w.Abort()
+		}
+	}()
+	b.excluded = outputFilter(opts.Output)
+
+	if err := b.from(from); err != nil {
+		return nil, err
+	}
+	plan, err := kf.Eval(kubefile.Options{BuildArgs: opts.BuildArgs, BaseEnv: b.env})
+	if err != nil {
+		return nil, err
+	}
+	for _, wmsg := range plan.Warnings {
+		fmt.Fprintf(b.log, "warning: %s\n", wmsg)
+	}
+	n := len(plan.Steps) + 1
+	fmt.Fprintf(b.log, "Step 1/%d : %s\n", n, plan.From.Text)
+	for i, s := range plan.Steps {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(b.log, "Step %d/%d : %s\n", i+2, n, oneLine(s.Where().Text))
+		if err := b.step(ctx, s); err != nil {
+			return nil, err
+		}
+	}
+
+	res, err = b.write(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	committed = true
+	res.Warnings = plan.Warnings
+	fmt.Fprintf(b.log, "wrote %s (%s, %d files, %s of content, payload %s) in %s\n", res.Output, res.Platform,
+		res.Files, payload.HumanBytes(res.ContentBytes), payload.HumanBytes(res.PayloadBytes), time.Since(start).Round(time.Millisecond))
+	return res, nil
+}
+
+func newBuilder(opts BuildOptions) (*builder, error) {
+	if err := ValidPlatform(opts.Platform); err != nil {
+		return nil, err
+	}
+	if opts.Stub == nil {
+		return nil, errors.New("packer: BuildOptions.Stub is not set")
+	}
+	if opts.Output == "" {
+		return nil, errors.New("no output path given")
+	}
+	if st, err := os.Stat(opts.Output); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("output %s is a directory", opts.Output)
+	}
+	if st, err := os.Stat(filepath.Dir(opts.Output)); err != nil {
+		return nil, fmt.Errorf("cannot write the installer %s: %w", opts.Output, err)
+	} else if !st.IsDir() {
+		return nil, fmt.Errorf("cannot write the installer %s: %s is not a directory", opts.Output, filepath.Dir(opts.Output))
+	}
+	if opts.ContextDir == "" {
+		opts.ContextDir = "."
+	}
+	if opts.Kubefile == "" {
+		opts.Kubefile = filepath.Join(opts.ContextDir, "Kubefile")
+	}
+	st, err := os.Stat(opts.ContextDir)
+	if err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("build context %s is not a directory", opts.ContextDir)
+	}
+	ctxDir, err := filepath.Abs(opts.ContextDir)
+	if err != nil {
+		return nil, err
+	}
+	ctxReal, err := filepath.EvalSymlinks(ctxDir)
+	if err != nil {
+		return nil, fmt.Errorf("build context: %w", err)
+	}
+	b := &builder{
+		opts: opts, log: opts.Log, name: filepath.Clean(opts.Kubefile), ctxDir: ctxDir, ctxReal: ctxReal,
+		root: newRootfs(), labels: map[string]string{},
+	}
+	if b.log == nil {
+		b.log = io.Discard
+	}
+	return b, nil
+}
+
+// step runs one instruction.
+func (b *builder) step(ctx context.Context, s kubefile.Step) error {
+	switch s := s.(type) {
+	case *kubefile.Copy:
+		return b.copy(s)
+	case *kubefile.Run:
+		return b.run(ctx, s)
+	case *kubefile.Env:
+		for _, kv := range s.Vars {
+			b.env = setEnv(b.env, kv.Key, kv.Value)
+		}
+	case *kubefile.Label:
+		for _, kv := range s.Labels {
+			b.labels[kv.Key] = kv.Value
+		}
+	case *kubefile.Cmd:
+		b.cmds = append(b.cmds, s.Command)
+	case *kubefile.Image:
+		for _, r := range s.Refs {
+			b.lines = append(b.lines, ImageLine{Ref: r, Pos: s.Pos})
+		}
+	default:
+		return kubefile.Errorf(s.Where().Pos, "packer: unexpected step %T", s)
+	}
+	return nil
+}
+
+// oneLine squeezes the blanks of continuation lines for progress output.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func setEnv(env []string, key, val string) []string {
+	for i, kv := range env {
+		if k, _, _ := strings.Cut(kv, "="); k == key {
+			env[i] = key + "=" + val
+			return env
+		}
+	}
+	return append(env, key+"="+val)
+}
+
+// cleanup removes work dirs and closes the FROM installer.
+func (b *builder) cleanup() {
+	if b.base != nil {
+		b.base.Close()
+	}
+	for _, d := range b.scratch {
+		removeAll(d)
+	}
+}
+
+// outputFilter matches the installer being written, its temporary file and
+// its split parts, so `COPY . /` from a context that holds the output does
+// not copy the installer into itself.
+func outputFilter(out string) func(string) bool {
+	abs, err := filepath.Abs(out)
+	if err != nil {
+		return func(string) bool { return false }
+	}
+	dir, base := filepath.Split(abs)
+	// Context paths are compared with symlinks resolved.
+	if real, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = real + string(filepath.Separator)
+		abs = filepath.Join(dir, base)
+	}
+	return func(p string) bool {
+		if p == abs {
+			return true
+		}
+		d, name := filepath.Split(p)
+		if d != dir {
+			return false
+		}
+		if rest, ok := strings.CutPrefix(name, base+"."); ok && len(rest) == 3 && strings.Trim(rest, "0123456789") == "" {
+			return true // a split part: OUT.001
+		}
+		return strings.HasPrefix(name, "."+base+".tmp-")
+	}
+}

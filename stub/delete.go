@@ -1,0 +1,52 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/sealpack/sealpack/deployer"
+	"github.com/sealpack/sealpack/deployer/clusterfile"
+	"github.com/spf13/cobra"
+)
+
+func newDeleteCmd() *cobra.Command {
+	var f hostFlags
+	var nodes string
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete -f Clusterfile --nodes IPS [--yes]",
+		Short: "Drain and remove hosts from the cluster, reset them, and drop them from the Clusterfile",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ips := splitIPs(nodes)
+			if len(ips) == 0 {
+				return fmt.Errorf("nothing to delete: give --nodes IPS")
+			}
+			c, data, err := loadCluster(f.clusterfile, cmd.ErrOrStderr())
+			if err != nil {
+				return err
+			}
+			updated, err := clusterfile.UpdateHosts(data, nil, nil, ips)
+			if err != nil {
+				return err
+			}
+			if err := confirm(cmd, yes, fmt.Sprintf("This drains %v, removes them from the cluster and wipes Kubernetes from them", ips)); err != nil {
+				return err
+			}
+			p, err := openSelf()
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			opts := deployOptions(cmd, f)
+			opts.Payload = p
+			if err := deployer.Delete(cmd.Context(), c, ips, opts); err != nil {
+				return err
+			}
+			return writeClusterfile(f.clusterfile, updated)
+		},
+	}
+	f.register(cmd, false)
+	cmd.Flags().StringVar(&nodes, "nodes", "", "hosts to delete: IPs or a,b")
+	cmd.Flags().BoolVar(&yes, "yes", false, "do not ask for confirmation")
+	return cmd
+}

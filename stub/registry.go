@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"strconv"
+
+	"github.com/sealpack/sealpack/deployer"
+	"github.com/sealpack/sealpack/payload"
+	"github.com/sealpack/sealpack/registry"
+	"github.com/spf13/cobra"
+)
+
+// defaultRegistryPort is where an install serves its images to the hosts.
+const defaultRegistryPort = 5050
+
+func newRegistryCmd() *cobra.Command {
+	var addr string
+	cmd := &cobra.Command{
+		Use:   "registry [--addr 127.0.0.1:5000]",
+		Short: "Serve the carried images over the registry API, read-only, until interrupted",
+		Long: `Serves every carried image straight out of this file (nothing is extracted).
+Images are served under their repository path without the registry host:
+docker.io/library/nginx:1.27 is 127.0.0.1:5000/library/nginx:1.27. Clients that
+send containerd's ?ns=<registry> query get that registry's copy.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			p, err := openSelf()
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			actual, wait, err := registry.Serve(ctx, p, addr, registry.WithLog(cmd.ErrOrStderr()))
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %d images on http://%s (read-only); Ctrl+C stops\n", len(p.Index().Images), actual)
+			return wait()
+		},
+	}
+	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:5000", "address to listen on")
+	return cmd
+}
+
+func newPushCmd() *cobra.Command {
+	var opts registry.PushOptions
+	cmd := &cobra.Command{
+		Use:   "push REGISTRY",
+		Short: "Copy every carried image into an existing registry (a Harbor of the site), keeping digests",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := openSelf()
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			if opts.Password == "" {
+				opts.Password = os.Getenv("SEALPACK_REGISTRY_PASSWORD")
+			}
+			opts.Out = cmd.OutOrStdout()
+			return registry.Push(cmd.Context(), p, args[0], opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Username, "username", "", "registry user (else the docker config's credentials)")
+	cmd.Flags().StringVar(&opts.Password, "password", "", "registry password (or SEALPACK_REGISTRY_PASSWORD)")
+	cmd.Flags().BoolVar(&opts.Insecure, "insecure", false, "plain HTTP or unverified TLS")
+	cmd.Flags().IntVar(&opts.Jobs, "jobs", 4, "blobs uploaded at once")
+	return cmd
+}
+
+// startRegistry serves the carried images to the hosts during an install,
+// on every address of the jump host (each host is told the address that
+// routes to it). It returns a stop function.
+func startRegistry(p *payload.Reader, opts *deployer.Options) (func(), error) {
+	if len(p.Index().Images) == 0 || opts.DryRun {
+		return func() {}, nil
+	}
+	port := defaultRegistryPort
+	if s := os.Getenv("SEALPACK_REGISTRY_PORT"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("SEALPACK_REGISTRY_PORT=%q: %w", s, err)
+		}
+		port = n
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	addr, wait, err := registry.Serve(ctx, p, net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), registry.WithLog(io.Discard))
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("starting the image registry for the hosts (set SEALPACK_REGISTRY_PORT to use another port): %w", err)
+	}
+	_, ps, _ := net.SplitHostPort(addr)
+	opts.RegistryPort, _ = strconv.Atoi(ps)
+	return func() { cancel(); wait() }, nil
+}

@@ -1,0 +1,114 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+const testLicence = `ACME PLATFORM LICENCE
+
+1. You may install this software on machines you operate.
+2. You may not redistribute the container images it carries.
+3. There is no warranty of any kind.`
+
+// gatedVerify reports half the bytes, waits for release, then reports all.
+func gatedVerify(release chan struct{}, result error) func(context.Context, func(int64, int64)) error {
+	return func(ctx context.Context, progress func(int64, int64)) error {
+		const total = 2_259_000_000
+		progress(total/2, total)
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		if result != nil {
+			return result
+		}
+		progress(total, total)
+		return nil
+	}
+}
+
+func TestWelcome(t *testing.T) {
+	release := make(chan struct{})
+	var remembered atomic.Int32
+	w := startWizard(t, Options{
+		License:          testLicence,
+		Verify:           gatedVerify(release, nil),
+		RememberVerified: func() error { remembered.Add(1); return nil },
+	})
+	t.Run("checking", func(t *testing.T) {
+		w.golden(t, w.waitText("50%"))
+	})
+	// Enter while the check runs only says to wait.
+	w.enter()
+	w.waitText("wait for the check to finish")
+	close(release)
+	t.Run("verified", func(t *testing.T) {
+		w.golden(t, w.waitText("every byte matches"))
+	})
+	if n := remembered.Load(); n != 1 {
+		t.Errorf("RememberVerified called %d times, want 1", n)
+	}
+	w.enter()
+	t.Run("licence", func(t *testing.T) {
+		w.golden(t, w.waitText("press a to accept"))
+	})
+	w.typ("a")
+	t.Run("hosts", func(t *testing.T) {
+		w.golden(t, w.waitText("Machines"))
+	})
+	// Back on the welcome screen the licence stays accepted.
+	w.key(tea.KeyEsc)
+	s := w.waitText("Welcome")
+	if !strings.Contains(s, "✓ accepted") {
+		t.Errorf("licence not shown as accepted:\n%s", s)
+	}
+	w.enter()
+	w.waitText("Machines")
+}
+
+func TestWelcomeSkipCheck(t *testing.T) {
+	release := make(chan struct{})
+	defer close(release)
+	w := startWizard(t, Options{Verify: gatedVerify(release, nil)})
+	w.waitText("50%")
+	w.typ("s")
+	t.Run("skipped", func(t *testing.T) {
+		w.golden(t, w.waitText("check skipped"))
+	})
+	w.enter() // no licence: straight to the hosts
+	w.waitText("Machines")
+}
+
+func TestWelcomeDamaged(t *testing.T) {
+	release := make(chan struct{})
+	close(release)
+	w := startWizard(t, Options{Verify: gatedVerify(release, errors.New("images/blobs/sha256/ab12…: sha256 mismatch at offset 1048576"))})
+	t.Run("damaged", func(t *testing.T) {
+		w.golden(t, w.waitText("damaged"))
+	})
+	w.enter()
+	w.typ("s")
+	if s := w.snap(); !strings.Contains(s, "Welcome") {
+		t.Errorf("a damaged installer must not go on:\n%s", s)
+	}
+}
+
+func TestWelcomeAlreadyVerified(t *testing.T) {
+	called := false
+	w := startWizard(t, Options{
+		AlreadyVerified: true,
+		Verify:          func(context.Context, func(int64, int64)) error { called = true; return nil },
+	})
+	s := w.waitText("checked by an earlier run")
+	if called {
+		t.Error("the check ran again although an earlier run did it")
+	}
+	_ = s
+}
