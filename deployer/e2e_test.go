@@ -43,11 +43,22 @@ func testPayload(t *testing.T) *payload.Reader {
 	}
 	files := map[string][]byte{
 		"bin/kubeadm": fake, "bin/kubectl": fake, "bin/kubelet": fake,
+		// The test hosts run no container runtime: the image says so to kubeadm.
 		"etc/kubeadm.yaml": []byte(`apiVersion: kubeadm.k8s.io/v1beta3
+kind: InitConfiguration
+nodeRegistration:
+  ignorePreflightErrors: [CRI]
+---
+apiVersion: kubeadm.k8s.io/v1beta3
 kind: ClusterConfiguration
 kubernetesVersion: v1.30.4
 networking:
   podSubnet: 10.244.0.0/16
+---
+apiVersion: kubeadm.k8s.io/v1beta3
+kind: JoinConfiguration
+nodeRegistration:
+  ignorePreflightErrors: [CRI]
 `),
 		"manifests/app.yaml": []byte(`apiVersion: apps/v1
 kind: Deployment
@@ -59,7 +70,7 @@ spec:
     spec:
       containers: [{name: web, image: docker.io/library/nginx:1.27}]
 `),
-		"scripts/init-host.sh": []byte("#!/bin/sh\nset -e\necho \"init-host on $(hostname) role=$SEALPACK_ROLE master0=$SEALPACK_MASTER0\" > /var/lib/sealpack/init-host.done\n"),
+		"scripts/init-host.sh": []byte("#!/bin/sh\nset -e\necho 1 > /proc/sys/net/ipv4/ip_forward\necho \"init-host on $(hostname) role=$SEALPACK_ROLE master0=$SEALPACK_MASTER0\" > /var/lib/sealpack/init-host.done\n"),
 	}
 	out := filepath.Join(t.TempDir(), "app.run")
 	w, err := payload.Create(out)

@@ -88,30 +88,44 @@ func (r *run) saveKubeconfig(ctx context.Context) error {
 }
 
 // kubeadmConfig merges the Clusterfile's kubeadm documents over the image's
-// etc/kubeadm.yaml. The certificate key for control-plane joins is made here
-// and kept in memory only.
+// etc/kubeadm.yaml into the init configuration. The certificate key for
+// control-plane joins is made here and kept in memory only.
 func (r *run) kubeadmConfig() ([]byte, error) {
-	defaults, err := r.opts.Payload.ReadFile(clusterfile.ImageKubeadmPath)
-	if err != nil && !errors.Is(err, payload.ErrNotFound) {
-		return nil, err
-	}
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
 		return nil, err
 	}
-	version := r.opts.Payload.Index().Labels[kubeVersionLabel]
-	if version == "" {
-		version = defaultKubeVersion
-	}
 	certKey := hex.EncodeToString(key)
-	cfg, _, err := clusterfile.MergeKubeadm(defaults, r.cluster, clusterfile.KubeadmVars{KubernetesVersion: version, CertificateKey: certKey})
+	cfg, _, err := r.mergeKubeadm(clusterfile.KubeadmVars{CertificateKey: certKey})
 	if err != nil {
-		return nil, fmt.Errorf("kubeadm configuration: %w", err)
+		return nil, err
 	}
 	r.mu.Lock()
 	r.certKey = certKey
 	r.mu.Unlock()
 	return cfg, nil
+}
+
+// kubeadmConfigs are the join configurations, by host, for a fresh token.
+func (r *run) kubeadmConfigs(token string, caHashes []string, certKey string) (map[string][]byte, error) {
+	_, joins, err := r.mergeKubeadm(clusterfile.KubeadmVars{Token: token, CACertHashes: caHashes, CertificateKey: certKey})
+	return joins, err
+}
+
+func (r *run) mergeKubeadm(vars clusterfile.KubeadmVars) ([]byte, map[string][]byte, error) {
+	defaults, err := r.opts.Payload.ReadFile(clusterfile.ImageKubeadmPath)
+	if err != nil && !errors.Is(err, payload.ErrNotFound) {
+		return nil, nil, err
+	}
+	vars.KubernetesVersion = r.opts.Payload.Index().Labels[kubeVersionLabel]
+	if vars.KubernetesVersion == "" {
+		vars.KubernetesVersion = defaultKubeVersion
+	}
+	initCfg, joins, err := clusterfile.MergeKubeadm(defaults, r.cluster, vars)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeadm configuration: %w", err)
+	}
+	return initCfg, joins, nil
 }
 
 // kubeVersionLabel names the Kubernetes version of an image that has no

@@ -3,11 +3,10 @@ package deployer
 import (
 	"context"
 	"fmt"
+	"bytes"
 	"regexp"
-	"sort"
 	"strings"
 
-	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 )
 
@@ -110,14 +109,26 @@ func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (en
 }
 
 func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) error {
-	endpoint, token, hash, certKey, err := r.joinInfo(ctx, phase, controlPlane)
+	_, token, hash, certKey, err := r.joinInfo(ctx, phase, controlPlane)
 	if err != nil {
 		return err
 	}
-	cfg := joinConfiguration(r.host(ip), endpoint, token, hash, certKey)
-	if err := r.conn(ip).Upload(ctx, strings.NewReader(cfg), int64(len(cfg)), joinConfigPath, 0o600, nil); err != nil {
+	if !controlPlane {
+		// MergeKubeadm gives masters a controlPlane section only with a key.
+		certKey = ""
+	}
+	cfgs, err := r.kubeadmConfigs(token, []string{hash}, certKey)
+	if err != nil {
+		return err
+	}
+	cfg, ok := cfgs[ip]
+	if !ok {
+		return fmt.Errorf("no join configuration for %s", ip)
+	}
+	if err := r.conn(ip).Upload(ctx, bytes.NewReader(cfg), int64(len(cfg)), joinConfigPath, 0o600, nil); err != nil {
 		return fmt.Errorf("writing the join config: %w", err)
 	}
+	// The config holds the bootstrap token: it does not stay on the host.
 	_, err = r.exec(ctx, phase, ip, fmt.Sprintf(`if [ -f %[1]s ]; then rm -f %[2]s; echo %[3]s; exit 0; fi
 kubeadm join --config %[2]s; rc=$?
 rm -f %[2]s
@@ -126,39 +137,4 @@ exit $rc`, kubeletConf, joinConfigPath, alreadyMark), r.env(ip))
 		return fmt.Errorf("kubeadm join: %w", err)
 	}
 	return nil
-}
-
-// joinConfiguration is the kubeadm JoinConfiguration for host h.
-func joinConfiguration(h clusterfile.Host, endpoint, token, hash, certKey string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, `apiVersion: kubeadm.k8s.io/v1beta3
-kind: JoinConfiguration
-discovery:
-  bootstrapToken:
-    apiServerEndpoint: %q
-    token: %q
-    caCertHashes: [%q]
-nodeRegistration:
-`, endpoint, token, hash)
-	if labels := h.KubeletLabels(); len(labels) > 0 {
-		var kv []string
-		for k, v := range labels {
-			kv = append(kv, k+"="+v)
-		}
-		sort.Strings(kv)
-		fmt.Fprintf(&b, "  kubeletExtraArgs:\n    node-labels: %q\n", strings.Join(kv, ","))
-	}
-	if len(h.Taints) > 0 {
-		b.WriteString("  taints:\n")
-		for _, t := range h.Taints {
-			if t.Remove {
-				continue
-			}
-			fmt.Fprintf(&b, "  - key: %q\n    value: %q\n    effect: %q\n", t.Key, t.Value, t.Effect)
-		}
-	}
-	if certKey != "" {
-		fmt.Fprintf(&b, "controlPlane:\n  localAPIEndpoint:\n    advertiseAddress: %q\n    bindPort: 6443\n  certificateKey: %q\n", h.IP, certKey)
-	}
-	return b.String()
 }

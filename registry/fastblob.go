@@ -122,6 +122,9 @@ func (s *fileSection) Seek(off int64, whence int) (int64, error) {
 	if _, err := s.f.Seek(s.base+off, io.SeekStart); err != nil {
 		return s.pos, err
 	}
+	if off < s.size && off != s.pos {
+		readAhead(s.f, s.base+off, s.size-off)
+	}
 	s.pos = off
 	return off, nil
 }

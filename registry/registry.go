@@ -32,8 +32,9 @@ import (
 type Option func(*options)
 
 type options struct {
-	log   io.Writer
-	level logrus.Level
+	log        io.Writer
+	level      logrus.Level
+	noSendfile bool // serve every blob through distribution (benchmarks compare)
 }
 
 // WithLog sends distribution's log (one line per request, warnings, errors)
@@ -65,9 +66,10 @@ func (driverFactory) Create(_ context.Context, params map[string]any) (storagedr
 // server is the front handler: names, write refusal, logging, then
 // distribution.
 type server struct {
-	cat *catalog
-	app *handlers.App
-	log *logrus.Entry
+	cat        *catalog
+	app        *handlers.App
+	log        *logrus.Entry
+	noSendfile bool
 }
 
 // New returns a handler that serves the images carried by r, read-only. It
@@ -94,7 +96,7 @@ func newServer(r *payload.Reader, opts ...Option) (*server, error) {
 	logger.SetOutput(o.log)
 	logger.SetLevel(o.level)
 	logger.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
-	s := &server{cat: cat, log: logrus.NewEntry(logger)}
+	s := &server{cat: cat, log: logrus.NewEntry(logger), noSendfile: o.noSendfile}
 	for _, w := range cat.warnings {
 		s.log.Warn(w)
 	}
@@ -162,7 +164,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rest := r.URL.Path[m[3]:]
-		if r.Method == http.MethodGet {
+		if r.Method == http.MethodGet && !s.noSendfile {
 			if b := blobRoute.FindStringSubmatch(rest); b != nil && s.serveRawBlob(w, r, full, b[1]) {
 				return
 			}

@@ -20,9 +20,6 @@ type doneScreen struct {
 	fail    *Failure
 	saved   string
 	saveErr error // saving before a retry failed
-	// unwrapped: commands are written whole, for the summary left in the
-	// terminal, which wraps them itself (and copies them as one line).
-	unwrapped bool
 }
 
 func newDoneScreen(e *env, c *clusterfile.Cluster, inst *installScreen, fail *Failure, saved string) *doneScreen {
@@ -64,9 +61,14 @@ func (d *doneScreen) help() []helpItem {
 	return []helpItem{{"enter/q", "exit"}}
 }
 
-func (d *doneScreen) view(width, height int) string {
+func (d *doneScreen) view(width, height int) string { return d.render(width, height, false) }
+
+// render draws the screen; unwrapped writes commands whole, for the summary
+// left in the terminal, which wraps them itself (and copies them as one
+// line).
+func (d *doneScreen) render(width, height int, unwrapped bool) string {
 	if d.fail != nil {
-		return d.failView(width, height)
+		return d.failView(width, height, unwrapped)
 	}
 	st := d.e.st
 	var b strings.Builder
@@ -87,11 +89,11 @@ func (d *doneScreen) view(width, height int) string {
 	row("API server", "https://"+hostPort(m0.IP, "6443"))
 	d.filesView(&b, row)
 	b.WriteString("\n Add machines later:\n")
-	b.WriteString(d.commandLine(fmt.Sprintf("%s join -f %s --nodes IPS", d.e.command(), shellQuote(d.saved)), width))
+	b.WriteString(commandLine(fmt.Sprintf("%s join -f %s --nodes IPS", d.e.command(), shellQuote(d.saved)), width, unwrapped))
 	return b.String()
 }
 
-func (d *doneScreen) failView(width, height int) string {
+func (d *doneScreen) failView(width, height int, unwrapped bool) string {
 	st := d.e.st
 	f := d.fail
 	var b strings.Builder
@@ -132,8 +134,8 @@ func (d *doneScreen) failView(width, height int) string {
 	} else {
 		b.WriteString(" Fix the cause, then resume; finished steps are not done again:\n")
 	}
-	b.WriteString(styleLines(st.selected, d.commandLine(f.Resume, width)))
-	if !d.unwrapped { // the summary is read after the wizard is gone
+	b.WriteString(styleLines(st.selected, commandLine(f.Resume, width, unwrapped)))
+	if !unwrapped { // the summary is read after the wizard is gone
 		b.WriteString(st.dim.Render("   (or press r to resume from here)") + "\n")
 	}
 	row := func(label, value string) { fmt.Fprintf(&b, "   %s %s\n", st.dim.Render(pad(label, 12)), value) }
@@ -162,9 +164,9 @@ func hostPort(ip, port string) string {
 
 // commandLine shows a command to copy, whole: indented when it fits, else
 // from the first column, else broken at the width (never cut short).
-func (d *doneScreen) commandLine(cmd string, width int) string {
+func commandLine(cmd string, width int, unwrapped bool) string {
 	switch n := ansi.StringWidth(cmd); {
-	case n <= width-4 || d.unwrapped:
+	case n <= width-4 || unwrapped:
 		return "   " + cmd + "\n"
 	case n <= width-2:
 		return " " + cmd + "\n"

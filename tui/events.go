@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	tea "github.com/charmbracelet/bubbletea"
 
@@ -23,6 +24,9 @@ type stream struct {
 
 	mu      sync.Mutex
 	pending *streamItem // an end read while batching, delivered next
+
+	started atomic.Bool   // the Engine was called
+	ended   chan struct{} // closed when the Engine returned
 }
 
 type streamItem struct {
@@ -49,7 +53,7 @@ const maxBatch = 512
 
 func newStream(ctx context.Context, id int) (*stream, context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
-	return &stream{id: id, ch: make(chan streamItem, 1024), stop: make(chan struct{}), cancel: cancel}, ctx
+	return &stream{id: id, ch: make(chan streamItem, 1024), stop: make(chan struct{}), cancel: cancel, ended: make(chan struct{})}, ctx
 }
 
 // sink is given to the Engine. It blocks while the program is behind (the
@@ -76,6 +80,13 @@ func (s *stream) close() {
 		s.cancel()
 		close(s.stop)
 	})
+}
+
+// waitEngine blocks until the Engine call returned, if it was made.
+func (s *stream) waitEngine() {
+	if s.started.Load() {
+		<-s.ended
+	}
 }
 
 // wait returns the Cmd that delivers the next events or the end.
@@ -118,9 +129,11 @@ func (s *stream) wait() tea.Cmd {
 	}
 }
 
-// engineCall runs fn (an Engine method) and reports its end on the stream.
+// run calls fn (an Engine method) and reports its end on the stream.
 func (s *stream) run(ctx context.Context, c *clusterfile.Cluster, fn func(context.Context, *clusterfile.Cluster, event.Sink) error) tea.Cmd {
 	return func() tea.Msg {
+		s.started.Store(true)
+		defer close(s.ended)
 		s.finish(fn(ctx, c, s.sink))
 		return nil
 	}

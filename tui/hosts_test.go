@@ -104,7 +104,7 @@ func TestHostsManyRowsScroll(t *testing.T) {
 		w.key(tea.KeyUp)
 	}
 	t.Run("scrolled", func(t *testing.T) {
-		w.golden(t, w.waitText("› "))
+		w.golden(t, w.waitText("›  31"))
 	})
 }
 

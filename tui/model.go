@@ -120,6 +120,10 @@ func (m *model) watchCtx() tea.Cmd {
 		case <-parent.Done():
 			return ctxDoneMsg{}
 		case <-inner.Done():
+			// Cancelling the caller's ctx ends inner too: either may wake.
+			if parent.Err() != nil {
+				return ctxDoneMsg{}
+			}
 			return nil
 		}
 	}
@@ -192,6 +196,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return acceptedMsg{err: engine.AcceptHostKeys(c, msg.fingerprints)}
 		}
 	case acceptedMsg:
+		if m.state != statePreflight {
+			return m, nil // the user moved on meanwhile
+		}
 		if msg.err != nil {
 			m.preflight.acceptFailed(msg.err)
 			return m, nil
@@ -316,10 +323,15 @@ func (m *model) resumeCommand() string {
 	return fmt.Sprintf("%s --unattended -f %s", m.e.command(), shellQuote(m.saved))
 }
 
-// shutdown ends whatever still runs when the program is gone.
+// shutdown ends whatever still runs when the program is gone. An install
+// is cancelled and waited for, so that even when the terminal fails the
+// installer does not exit in the middle of a step.
 func (m *model) shutdown() {
 	if m.stream != nil {
 		m.stream.close()
+		if m.state == stateInstall {
+			m.stream.waitEngine()
+		}
 	}
 	m.welcome.stopCheck()
 	m.cancel()
@@ -340,9 +352,7 @@ func (m *model) summary() string {
 	if m.state != stateDone || m.done == nil {
 		return ""
 	}
-	m.done.unwrapped = true
-	defer func() { m.done.unwrapped = false }()
-	return strings.TrimRight(m.done.view(m.width, 1000), "\n ")
+	return strings.TrimRight(m.done.render(m.width, 1000, true), "\n ")
 }
 
 func (m *model) View() string {

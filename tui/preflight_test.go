@@ -147,7 +147,7 @@ func TestPreflightLeaveWhileRunning(t *testing.T) {
 	}
 	w := toPreflight(t, Options{Engine: eng})
 	t.Run("running", func(t *testing.T) {
-		w.golden(t, w.waitText("checking · "))
+		w.golden(t, w.waitText("✓ ports"))
 	})
 	w.key(tea.KeyEsc)
 	w.waitText("SSH login")

@@ -7,12 +7,15 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
 
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 )
 
@@ -203,5 +206,29 @@ func TestETA(t *testing.T) {
 	s.apply(event.Event{Type: event.PhaseSkip, Phase: event.Registry})
 	if got := s.eta(7 * time.Minute); got != "~12:00 left" {
 		t.Errorf("eta after a skip = %q, want ~12:00 left", got)
+	}
+}
+
+// TestShutdownWaitsForInstall: when the program ends abnormally during the
+// install, Run does not return before the Engine has stopped.
+func TestShutdownWaitsForInstall(t *testing.T) {
+	m := newModel(context.Background(), Options{Info: testInfo(), Engine: &fakeEngine{}, SavePath: "x"}, plainStyles())
+	m.cluster = testCluster(2)
+	m.state = stateInstall
+	m.install = newInstallScreen(m.e, m.cluster)
+	var stopped atomic.Bool
+	batch := m.startStream(func(ctx context.Context, _ *clusterfile.Cluster, _ event.Sink) error {
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond) // a step finishing safely
+		stopped.Store(true)
+		return ctx.Err()
+	})().(tea.BatchMsg)
+	go batch[0]() // the Engine call, as bubbletea would run it
+	for !m.stream.started.Load() {
+		time.Sleep(time.Millisecond)
+	}
+	m.shutdown()
+	if !stopped.Load() {
+		t.Error("shutdown returned before the install stopped")
 	}
 }

@@ -113,7 +113,7 @@ func TestSSHAgentSudoBastion(t *testing.T) {
 	w.typ("jump")
 	w.enter() // bastion port
 	t.Run("agent-bastion", func(t *testing.T) {
-		w.golden(t, w.waitText("Bastion port"))
+		w.golden(t, w.waitText("› Bastion port"))
 	})
 	w.enter()
 	w.waitText("Preflight")

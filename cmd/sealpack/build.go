@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -18,6 +20,9 @@ func newBuildCmd() *cobra.Command {
 		opts      packer.BuildOptions
 		buildArgs []string
 		splitSize string
+		platform  string
+		images    imageFlags
+		quiet     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "build [-f Kubefile] [-o OUT] [--platform linux/amd64|linux/arm64] [--build-arg K=V]... [--split-size 4000M] [CONTEXT]",
@@ -41,9 +46,26 @@ current directory) and writes one self-installing executable.
 			if opts.SplitSize, err = parseSize(splitSize); err != nil {
 				return fmt.Errorf("--split-size: %w", err)
 			}
+			platforms, err := splitPlatforms(platform)
+			if err != nil {
+				return fmt.Errorf("--platform: %w", err)
+			}
+			opts.Platform = platforms[0]
+			step, finish, err := images.step(cmd, platforms)
+			if err != nil {
+				return err
+			}
+			opts.Images = step
 			opts.Stub = openStub
 			opts.Log = cmd.ErrOrStderr()
+			if quiet {
+				opts.Log = io.Discard
+			}
 			res, err := packer.Build(cmd.Context(), opts)
+			finish()
+			if errors.Is(err, packer.ErrDryRun) {
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -58,7 +80,9 @@ current directory) and writes one self-installing executable.
 	f := cmd.Flags()
 	f.StringVarP(&opts.Kubefile, "file", "f", "", "the Kubefile (default CONTEXT/Kubefile)")
 	f.StringVarP(&opts.Output, "output", "o", "app-installer.run", "installer to write")
-	f.StringVar(&opts.Platform, "platform", defaultPlatform(), "target platform: "+strings.Join(packer.Platforms(), " or "))
+	f.StringVar(&platform, "platform", defaultPlatform(), "target platform: "+strings.Join(packer.Platforms(), " or ")+"; several joined by , carry images for mixed clusters (the first is the installer's)")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	images.register(cmd)
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "set an ARG: K=V (K alone takes $K from the environment); repeatable")
 	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size (e.g. 4000M for FAT32), K/M/G are powers of 1024")
 	return cmd

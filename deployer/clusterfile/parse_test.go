@@ -187,3 +187,36 @@ func TestParseErrorIsInvalid(t *testing.T) {
 		t.Errorf("errors.Is(%v, ErrInvalid) = false", err)
 	}
 }
+
+func TestParseKubeadmTypos(t *testing.T) {
+	in := head + `  hosts:
+    - ips: [10.0.0.1]
+      roles: [master]
+---
+kind: ClusterConfiguration
+netwroking:
+  podSubnet: 10.244.0.0/16
+apiServer:
+  certSans: [a.example]
+---
+kind: JoinConfiguration
+nodeRegistration:
+  kubeletExtraArg: {v: "2"}
+`
+	_, warnings, err := Parse("Clusterfile", []byte(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range warnings {
+		got = append(got, w.String())
+	}
+	want := []string{
+		`Clusterfile:11: netwroking: ClusterConfiguration has no field "netwroking" (did you mean "networking"?); kubeadm would ignore it`,
+		`Clusterfile:14: apiServer.certSans: ClusterConfiguration has no field "certSans" (did you mean "certSANs"?); kubeadm would ignore it`,
+		`Clusterfile:18: nodeRegistration.kubeletExtraArg: JoinConfiguration has no field "kubeletExtraArg" (did you mean "kubeletExtraArgs"?); kubeadm would ignore it`,
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -281,6 +281,11 @@ func (g *hostGroupText) appendEdit(src *source) (edit, error) {
 		e := g.ips.Content[0]
 		itemPrefix = string(src.data[src.lineStart(e.Line):src.offset(e.Line, e.Column)])
 	}
+	// Brackets padded like the group's own: [ a ] or [a].
+	open, closing := "[", "]"
+	if g.ips.Style&yaml.FlowStyle != 0 && strings.HasPrefix(string(src.data[src.offset(g.ips.Line, g.ips.Column):]), "[ ") {
+		open, closing = "[ ", " ]"
+	}
 	var b strings.Builder
 	b.WriteString(lineBreakBefore(src, end))
 	for _, ng := range g.appendGroups {
@@ -289,14 +294,14 @@ func (g *hostGroupText) appendEdit(src *source) (edit, error) {
 			entries[i] = formatEntry(a.String())
 		}
 		if g.ips.Style&yaml.FlowStyle != 0 {
-			b.WriteString(dashPrefix + "ips: [" + strings.Join(entries, ", ") + "]" + src.nl)
+			b.WriteString(dashPrefix + "ips: " + open + strings.Join(entries, ", ") + closing + src.nl)
 		} else {
 			b.WriteString(dashPrefix + "ips:" + src.nl)
 			for _, e := range entries {
 				b.WriteString(itemPrefix + e + src.nl)
 			}
 		}
-		b.WriteString(keyIndent + "roles: [" + ng.role + "]" + src.nl)
+		b.WriteString(keyIndent + "roles: " + open + ng.role + closing + src.nl)
 	}
 	return edit{start: end, end: end, text: b.String()}, nil
 }

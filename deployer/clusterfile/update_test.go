@@ -26,6 +26,7 @@ func TestUpdateHostsGolden(t *testing.T) {
 		{name: "overrides-split", in: "overrides.yaml", remove: []string{"10.0.2.20", "10.0.2.22"}},
 		{name: "crlf", in: "crlf.yaml", nodes: []string{"10.0.0.3"}, remove: []string{"10.0.0.2"}},
 		{name: "noeol", in: "noeol.yaml", nodes: []string{"10.0.0.2"}},
+		{name: "plugin-first", in: "plugin-first.yaml", nodes: []string{"192.168.0.4"}, remove: []string{"192.168.0.3"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

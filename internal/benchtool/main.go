@@ -47,7 +47,7 @@ func run(sealpack string, size, runs int) error {
 	fmt.Printf("%-34s %12s %12s %8s %8s\n", "figure", "sealpack", "reference", "ratio", "limit")
 
 	build := median(runs, func() error {
-		return sh(sealpack, "build", "-q", "-f", filepath.Join(ctx, "Kubefile"), "-o", out, ctx)
+		return sh(sealpack, "build", "-f", filepath.Join(ctx, "Kubefile"), "-o", out, ctx)
 	})
 	tarzst := median(runs, func() error {
 		return sh("bash", "-c", fmt.Sprintf("tar -C %s -cf - data | zstd -T0 -3 -q -f -o %s", ctx, ref))
@@ -81,7 +81,7 @@ func run(sealpack string, size, runs int) error {
 	os.WriteFile(filepath.Join(small, "data", "f"), randomBytes(1, 1<<20), 0o644)
 	os.WriteFile(filepath.Join(small, "Kubefile"), []byte("FROM scratch\nCOPY data /data\n"), 0o644)
 	smallOut := filepath.Join(tmp, "small.run")
-	if err := sh(sealpack, "build", "-q", "-f", filepath.Join(small, "Kubefile"), "-o", smallOut, small); err != nil {
+	if err := sh(sealpack, "build", "-f", filepath.Join(small, "Kubefile"), "-o", smallOut, small); err != nil {
 		return err
 	}
 	bigIns := median(runs*3, func() error { return sh(out, "inspect", "--json") })

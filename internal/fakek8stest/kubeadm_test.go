@@ -198,32 +198,6 @@ func TestPreflight(t *testing.T) {
 	if !strings.Contains(r.stderr, "[WARNING CRI]") {
 		t.Fatalf("ignored check not warned: %s", r)
 	}
-	// No advertise address and no default route: kubeadm falls back to
-	// 0.0.0.0, which it refuses.
-	h2 := newHost(t, "other", "127.0.14.2", "FAKEK8S_HOST_IP=")
-	h2.write("/root/noaddr.yaml", "apiVersion: kubeadm.k8s.io/v1beta3\nkind: InitConfiguration\n")
-	if hasDefaultRoute() {
-		t.Log("this machine has a default route; skipping the no-route case")
-		return
-	}
-	r = h2.run("kubeadm", "init", "--config", h2.path("/root/noaddr.yaml"))
-	if r.code != 3 || !strings.Contains(r.stderr, `cannot use "0.0.0.0" as the bind address for the API Server`) {
-		t.Fatalf("init without an address: %s", r)
-	}
-}
-
-func hasDefaultRoute() bool {
-	b, err := os.ReadFile("/proc/net/route")
-	if err != nil {
-		return false
-	}
-	for _, l := range strings.Split(string(b), "\n")[1:] {
-		f := strings.Fields(l)
-		if len(f) > 7 && f[1] == "00000000" && f[7] == "00000000" {
-			return true
-		}
-	}
-	return false
 }
 
 func TestJoinValidatesFormats(t *testing.T) {
@@ -603,4 +577,46 @@ func runBinary(bin string, args ...string) (string, error) {
 	cmd.Env = []string{"FAKEK8S_ROOT=" + dir}
 	b, err := cmd.Output()
 	return string(b), err
+}
+
+func TestInitFromFlags(t *testing.T) {
+	h := newHost(t, "master0", "127.0.24.1")
+	r := h.run("kubeadm", "init", "--config", h.initConfig(""), "--pod-network-cidr", "10.1.0.0/16")
+	if r.code != 1 || !strings.Contains(r.stderr, "can not mix '--config' with arguments [pod-network-cidr]") {
+		t.Fatalf("flags mixed with --config: %s", r)
+	}
+	r = h.mustRun("kubeadm", "init", "--apiserver-advertise-address", h.ip, "--node-name", "cp-a",
+		"--pod-network-cidr", "10.1.0.0/16", "--token", "flagsx.0123456789abcdef", "--control-plane-endpoint", h.ip,
+		"--upload-certs", "--skip-phases", "addon/kube-proxy")
+	if !strings.Contains(r.stdout, "kubeadm join "+h.endpoint()+" --token flagsx.0123456789abcdef") ||
+		!strings.Contains(r.stdout, "--control-plane --certificate-key") || strings.Contains(r.stdout, "addon: kube-proxy") {
+		t.Fatalf("init from flags:\n%s", r.stdout)
+	}
+	_, nodes := h.nodes(h.admin())
+	if n := nodes["cp-a"]; n.ready() != "True" || !strings.HasPrefix(n.Spec.PodCIDR, "10.1.") {
+		t.Fatalf("node from flags: %+v", nodes)
+	}
+	if r := h.run(h.admin(), "kubectl", "get", "ds", "kube-proxy", "-n", "kube-system"); r.code != 1 {
+		t.Fatalf("kube-proxy addon skipped, yet: %s", r)
+	}
+	if r := h.run("kubeadm", "init", "--skip-phases", "no-such-phase"); r.code != 1 || !strings.Contains(r.stderr, "invalid phase name: no-such-phase") {
+		t.Fatalf("unknown phase: %s", r)
+	}
+}
+
+func TestJoinDiscoveryFile(t *testing.T) {
+	m0 := newHost(t, "master0", "127.0.25.1")
+	n1 := newHost(t, "node1", "127.0.25.2")
+	initMaster(t, m0, "")
+	// The discovery file is cluster-info's kubeconfig, handed over out of band.
+	r := m0.mustRun(m0.admin(), "kubectl", "get", "configmap", "cluster-info", "-n", "kube-public", "-o", "jsonpath={.data.kubeconfig}")
+	file := n1.write("/root/discovery.conf", r.stdout)
+	r = n1.run("kubeadm", "join", "--discovery-file", file)
+	if r.code != 3 || !strings.Contains(r.stderr, "discovery.tlsBootstrapToken") {
+		t.Fatalf("discovery file without a bootstrap token: %s", r)
+	}
+	n1.mustRun("kubeadm", "join", "--discovery-file", file, "--tls-bootstrap-token", "abcdef.0123456789abcdef")
+	if _, nodes := m0.nodes(m0.admin()); nodes["node1"].ready() != "True" {
+		t.Fatalf("node1 via discovery file: %+v", nodes)
+	}
 }

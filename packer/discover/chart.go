@@ -4,7 +4,7 @@ import (
 	"archive/tar"
 	"compress/gzip"
 	"fmt"
-	"os"
+	"io/fs"
 	"path"
 	"slices"
 	"strings"
@@ -38,8 +38,8 @@ func capabilities(kubeVersion string) (*chartutil.Capabilities, error) {
 // renderChart renders a chart directory or archive with its default values,
 // as `helm template` does (hooks and test hooks included, NOTES.txt not),
 // and returns the rendered templates by name.
-func renderChart(chartPath string, caps *chartutil.Capabilities) (map[string]string, error) {
-	ch, err := loader.Load(chartPath)
+func renderChart(fsys fs.FS, chartPath string, caps *chartutil.Capabilities) (map[string]string, error) {
+	ch, err := loadChart(fsys, chartPath)
 	if err != nil {
 		return nil, fmt.Errorf("loading chart: %w", err)
 	}
@@ -91,8 +91,8 @@ func checkDependencies(ch *chart.Chart) error {
 // isChartArchive reports whether a .tgz is a packaged Helm chart. Helm
 // writes Chart.yaml first, so only the first entry is read: other archives
 // in the rootfs (CNI plugins, binaries) are not decompressed.
-func isChartArchive(file string) bool {
-	f, err := os.Open(file)
+func isChartArchive(fsys fs.FS, file string) bool {
+	f, err := fsys.Open(file)
 	if err != nil {
 		return false
 	}
@@ -107,4 +107,41 @@ func isChartArchive(file string) bool {
 	}
 	dir, base := path.Split(strings.TrimPrefix(hdr.Name, "./"))
 	return base == "Chart.yaml" && dir != "" && strings.Count(dir, "/") == 1
+}
+
+// loadChart loads a chart directory or archive from fsys, as loader.Load
+// does from a path.
+func loadChart(fsys fs.FS, p string) (*chart.Chart, error) {
+	st, err := fs.Stat(fsys, p)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		f, err := fsys.Open(p)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		return loader.LoadArchive(f)
+	}
+	var files []*loader.BufferedFile
+	err = fs.WalkDir(fsys, p, func(name string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		rel := name
+		if p != "." {
+			rel = strings.TrimPrefix(name, p+"/")
+		}
+		files = append(files, &loader.BufferedFile{Name: rel, Data: data})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return loader.LoadFiles(files)
 }

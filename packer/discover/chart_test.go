@@ -57,7 +57,7 @@ func TestIsChartArchive(t *testing.T) {
 	packChart(t, "testdata/charts/app", "app", filepath.Join(dir, "chart.tgz"))
 	packChart(t, "testdata/kinds", "x", filepath.Join(dir, "other.tgz"))
 	for name, want := range map[string]bool{"chart.tgz": true, "other.tgz": false, "missing.tgz": false} {
-		if got := isChartArchive(filepath.Join(dir, name)); got != want {
+		if got := isChartArchive(os.DirFS(dir), name); got != want {
 			t.Errorf("isChartArchive(%s) = %v, want %v", name, got, want)
 		}
 	}

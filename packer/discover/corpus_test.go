@@ -179,7 +179,7 @@ func TestCorpusShapeRule(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				files, err := renderChart(tc.dir, caps)
+				files, err := renderChart(os.DirFS(tc.dir), ".", caps)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"slices"
 	"strings"
 
@@ -35,6 +35,19 @@ type Options struct {
 // It fails on I/O errors, an invalid images.txt entry, and a chart that does
 // not render: those images would be missing from the installer.
 func Find(ctx context.Context, root string, opts Options) (*Result, error) {
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("image discovery: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("image discovery: %s is not a directory", root)
+	}
+	return FindFS(ctx, os.DirFS(root), opts)
+}
+
+// FindFS is Find over a file system (the build's view of its rootfs, which
+// need not exist as a directory).
+func FindFS(ctx context.Context, fsys fs.FS, opts Options) (*Result, error) {
 	kv := opts.KubeVersion
 	if kv == "" {
 		kv = DefaultKubeVersion
@@ -43,15 +56,8 @@ func Find(ctx context.Context, root string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	info, err := os.Stat(root)
-	if err != nil {
-		return nil, fmt.Errorf("image discovery: %w", err)
-	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("image discovery: %s is not a directory", root)
-	}
-	w := &finder{root: root, caps: caps, c: newCollector()}
-	if err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+	w := &finder{fsys: fsys, caps: caps, c: newCollector()}
+	if err := fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return fmt.Errorf("image discovery: %w", err)
 		}
@@ -68,26 +74,22 @@ func Find(ctx context.Context, root string, opts Options) (*Result, error) {
 }
 
 type finder struct {
-	root string
+	fsys fs.FS
 	caps *chartutil.Capabilities
 	c    *collector
 }
 
 func (w *finder) visit(p string, d fs.DirEntry) error {
-	rel, err := filepath.Rel(w.root, p)
-	if err != nil {
-		return err
-	}
-	rel = filepath.ToSlash(rel)
+	rel := p
 	if d.IsDir() {
-		if exists(filepath.Join(p, "oci-layout")) {
-			return filepath.SkipDir // an OCI image layout (images/): blobs, no manifests
+		if w.exists(path.Join(p, "oci-layout")) {
+			return fs.SkipDir // an OCI image layout (images/): blobs, no manifests
 		}
-		if exists(filepath.Join(p, "Chart.yaml")) {
+		if w.exists(path.Join(p, "Chart.yaml")) {
 			if err := w.chart(p, rel); err != nil {
 				return err
 			}
-			return filepath.SkipDir // templates/ are not plain YAML
+			return fs.SkipDir // templates/ are not plain YAML
 		}
 		return nil
 	}
@@ -96,23 +98,23 @@ func (w *finder) visit(p string, d fs.DirEntry) error {
 		return nil
 	}
 	name := d.Name()
-	switch ext := strings.ToLower(filepath.Ext(name)); {
+	switch ext := strings.ToLower(path.Ext(name)); {
 	case name == "images.txt":
 		return w.imagesTxt(p, rel)
 	case ext == ".yaml" || ext == ".yml":
-		data, err := os.ReadFile(p)
+		data, err := fs.ReadFile(w.fsys, p)
 		if err != nil {
 			return fmt.Errorf("image discovery: %w", err)
 		}
 		w.c.scanStream(data, Source{File: rel})
-	case (ext == ".tgz" || strings.HasSuffix(name, ".tar.gz")) && isChartArchive(p):
+	case (ext == ".tgz" || strings.HasSuffix(name, ".tar.gz")) && isChartArchive(w.fsys, p):
 		return w.chart(p, rel)
 	}
 	return nil
 }
 
 func (w *finder) chart(p, rel string) error {
-	files, err := renderChart(p, w.caps)
+	files, err := renderChart(w.fsys, p, w.caps)
 	if err != nil {
 		return fmt.Errorf("helm chart %s: %w", rel, err)
 	}
@@ -128,7 +130,7 @@ func (w *finder) chart(p, rel string) error {
 }
 
 func (w *finder) imagesTxt(p, rel string) error {
-	data, err := os.ReadFile(p)
+	data, err := fs.ReadFile(w.fsys, p)
 	if err != nil {
 		return fmt.Errorf("image discovery: %w", err)
 	}
@@ -142,7 +144,7 @@ func (w *finder) imagesTxt(p, rel string) error {
 	return nil
 }
 
-func exists(p string) bool {
-	_, err := os.Stat(p)
+func (w *finder) exists(p string) bool {
+	_, err := fs.Stat(w.fsys, p)
 	return err == nil
 }

@@ -1,8 +1,8 @@
 package discover
 
 import (
+	"io/fs"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -20,11 +20,16 @@ const LabelKubeVersion = "io.sealpack.kubernetes.version"
 // kubernetesVersion of a ClusterConfiguration in etc/kubeadm.yaml, else the
 // label io.sealpack.kubernetes.version, else DefaultKubeVersion.
 func KubeVersion(root string, labels map[string]string, flag string) (version, source string) {
+	return KubeVersionFS(os.DirFS(root), labels, flag)
+}
+
+// KubeVersionFS is KubeVersion over a file system.
+func KubeVersionFS(fsys fs.FS, labels map[string]string, flag string) (version, source string) {
 	if flag != "" {
 		return withV(flag), "--kube-version"
 	}
 	for _, name := range [...]string{"etc/kubeadm.yaml", "etc/kubeadm.yml"} {
-		if v := kubeadmVersion(filepath.Join(root, filepath.FromSlash(name))); v != "" {
+		if v := kubeadmVersion(fsys, name); v != "" {
 			return v, name + " (ClusterConfiguration kubernetesVersion)"
 		}
 	}
@@ -37,8 +42,8 @@ func KubeVersion(root string, labels map[string]string, flag string) (version, s
 // kubeadmVersion returns the kubernetesVersion of the first
 // ClusterConfiguration document of a kubeadm config, when it is a version
 // (not a label such as "stable-1", which needs the internet to resolve).
-func kubeadmVersion(file string) string {
-	data, err := os.ReadFile(file)
+func kubeadmVersion(fsys fs.FS, file string) string {
+	data, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		return ""
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -119,16 +120,25 @@ func newAPIClient(e *env, rc *restConfig, opts clientOptions) (*apiClient, error
 		return nil, err
 	}
 	c := &apiClient{base: u, token: rc.token}
-	var last, lastRemote net.Addr
-	c.lastLocal = func() net.Addr { return last }
-	c.lastRemote = func() net.Addr { return lastRemote }
+	// Dials run on the transport's goroutines.
+	var last, lastRemote atomic.Pointer[net.Addr]
+	load := func(p *atomic.Pointer[net.Addr]) net.Addr {
+		if a := p.Load(); a != nil {
+			return *a
+		}
+		return nil
+	}
+	c.lastLocal = func() net.Addr { return load(&last) }
+	c.lastRemote = func() net.Addr { return load(&lastRemote) }
 	tr := &http.Transport{
 		TLSClientConfig:     tlsCfg,
 		TLSHandshakeTimeout: 10 * time.Second,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := d.DialContext(ctx, network, addr)
 			if err == nil {
-				last, lastRemote = conn.LocalAddr(), conn.RemoteAddr()
+				l, r := conn.LocalAddr(), conn.RemoteAddr()
+				last.Store(&l)
+				lastRemote.Store(&r)
 			}
 			return conn, err
 		},

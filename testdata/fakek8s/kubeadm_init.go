@@ -415,7 +415,7 @@ func (p *program) waitNode(ctx context.Context, c *apiClient, nodeName string) (
 	for {
 		var node map[string]any
 		err := c.do(ctx, "GET", "/api/v1/nodes/"+nodeName, nil, &node)
-		if err == nil {
+		if err == nil && nodeReady(node) != "" {
 			return node, nil
 		}
 		if !isNotFound(err) && time.Since(start) > timeout {

@@ -213,7 +213,7 @@ func (kc *kubeconfig) restConfig(o overrides) (*restConfig, error) {
 		ctx.User = o.user
 	}
 	rc := &restConfig{namespace: ctx.Namespace}
-	if ctx.Cluster != "" {
+	if ctx.Cluster != "" || ctxName != "" {
 		cl := kc.cluster(ctx.Cluster)
 		if cl == nil {
 			return nil, fmt.Errorf("cluster %q not found in the kubeconfig", ctx.Cluster)

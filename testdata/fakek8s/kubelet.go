@@ -243,14 +243,10 @@ func (p *program) kubeletDaemon() error {
 			}
 		}
 		if registered {
+			// A node deleted while its kubelet runs stays deleted: the
+			// kubelet registers once per start.
 			if err := k.postStatus(ctx); err != nil {
 				logger.Printf("E kubelet_node_status.go:544] \"Error updating node status, will retry\" err=%q", err)
-				if isNotFound(err) {
-					// Deleted by kubectl delete node: register again, as
-					// the kubelet does.
-					registered = false
-					wait = 200 * time.Millisecond
-				}
 			}
 		}
 		// A Ready transition is posted when it happens, not a heartbeat later.
@@ -337,6 +333,13 @@ func (k *kubeletState) register(ctx context.Context) error {
 	if len(k.taints) > 0 {
 		ensureMap(node, "spec")["taints"] = k.taints
 	}
+	// The kubelet registers with its first status, so a node never shows
+	// without conditions; a first request tells the address this host
+	// reaches the apiserver from.
+	if err := k.c.doRaw(ctx, "/healthz"); err != nil {
+		return err
+	}
+	node["status"] = k.status()
 	err := k.c.do(ctx, "POST", "/api/v1/nodes", node, nil)
 	var se *statusError
 	if errors.As(err, &se) && se.Reason == "AlreadyExists" {
@@ -348,9 +351,19 @@ func (k *kubeletState) register(ctx context.Context) error {
 	return err
 }
 
-// postStatus is the kubelet's node status update: addresses, node info
-// and conditions, Ready once the ready delay has passed.
+// postStatus is the kubelet's node status update.
 func (k *kubeletState) postStatus(ctx context.Context) error {
+	body, err := json.Marshal(map[string]any{"status": k.status()})
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage = body
+	return k.c.doType(ctx, "PATCH", "/api/v1/nodes/"+k.name+"/status", "application/merge-patch+json", raw, nil)
+}
+
+// status is the node's status: addresses, node info and conditions,
+// Ready once the ready delay has passed.
+func (k *kubeletState) status() map[string]any {
 	ip := k.nodeIP
 	if ip == "" {
 		// The address this host reaches the apiserver from: the one on the
@@ -396,12 +409,7 @@ func (k *kubeletState) postStatus(ctx context.Context) error {
 			"machineID": machineID(), "bootID": "", "systemUUID": "",
 		},
 	}
-	body, err := json.Marshal(map[string]any{"status": status})
-	if err != nil {
-		return err
-	}
-	var raw json.RawMessage = body
-	return k.c.doType(ctx, "PATCH", "/api/v1/nodes/"+k.name+"/status", "application/merge-patch+json", raw, nil)
+	return status
 }
 
 func osImage() string {

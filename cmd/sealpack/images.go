@@ -1,0 +1,108 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/sealpack/sealpack/internal/progress"
+	"github.com/sealpack/sealpack/packer"
+	"github.com/sealpack/sealpack/packer/discover"
+	"github.com/sealpack/sealpack/packer/pull"
+	"github.com/spf13/cobra"
+)
+
+// imageFlags are the build flags of the image step.
+type imageFlags struct {
+	dryRun        bool
+	mirrors       []string
+	insecure      []string
+	auth          []string
+	imageLists    []string
+	ignore        []string
+	kubeVersion   string
+	includeExtras bool
+	cacheDir      string
+	noCache       bool
+	jobs          int
+}
+
+func (f *imageFlags) register(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the images the installer would carry (one per line on stdout) and stop: nothing is pulled or written")
+	fl.StringArrayVar(&f.mirrors, "registry-mirror", nil, "pull a registry's images from a mirror, keeping their names: docker.io=http://127.0.0.1:5000; repeatable")
+	fl.StringArrayVar(&f.insecure, "insecure-registry", nil, "speak plain HTTP to this registry host (loopback always is); repeatable")
+	fl.StringArrayVar(&f.auth, "registry-auth", nil, "credentials for a registry: HOST=USER:PASSWORD (else the docker config); repeatable")
+	fl.StringArrayVar(&f.imageLists, "image-list", nil, "a file of extra image references, one per line; repeatable")
+	fl.StringArrayVar(&f.ignore, "ignore-image", nil, "do not carry images matching this pattern (glob or prefix); repeatable")
+	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version Helm charts render for (default: the image's, else the newest known)")
+	fl.BoolVar(&f.includeExtras, "include-extra-images", false, "also carry images named only in container args, env or embedded YAML")
+	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "blob cache shared by builds, so a rebuild pulls nothing it has")
+	fl.BoolVar(&f.noCache, "no-cache", false, "do not use or fill the blob cache")
+	fl.IntVar(&f.jobs, "jobs", 4, "parallel downloads")
+}
+
+func defaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(d, "sealpack")
+}
+
+// step builds the image step for platforms (the first is the installer's).
+func (f *imageFlags) step(cmd *cobra.Command, platforms []string) (packer.ImageStep, func(), error) {
+	o := packer.ImageOptions{KubeVersion: f.kubeVersion, Ignore: f.ignore, IncludeExtras: f.includeExtras}
+	for _, file := range f.imageLists {
+		refs, err := discover.ReadImageList(file)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--image-list: %w", err)
+		}
+		o.Add = append(o.Add, refs...)
+	}
+	if f.dryRun {
+		o.DryRun = cmd.OutOrStdout()
+		return packer.NewImageStep(o), func() {}, nil
+	}
+	o.Pull = pull.Options{Platforms: platforms, Insecure: f.insecure, Jobs: f.jobs, Mirrors: map[string]string{}, Auth: map[string]authn.Basic{}}
+	if !f.noCache {
+		o.Pull.CacheDir = f.cacheDir
+	}
+	for _, m := range f.mirrors {
+		reg, url, err := pull.ParseMirror(m)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Pull.Mirrors[reg] = url
+	}
+	for _, a := range f.auth {
+		host, cred, err := pull.ParseAuth(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		o.Pull.Auth[host] = cred
+	}
+	finish := func() {}
+	if progress.IsTerminal(cmd.ErrOrStderr()) {
+		o.Pull.OnProgress, finish = pull.ProgressBar(cmd.ErrOrStderr(), "pulling images")
+	} else {
+		o.Pull.Progress = cmd.ErrOrStderr()
+	}
+	return packer.NewImageStep(o), finish, nil
+}
+
+// splitPlatforms reads --platform: one platform, or several joined by ","
+// for clusters of mixed hosts (the first is the installer program's).
+func splitPlatforms(s string) ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		p = strings.TrimSpace(p)
+		if err := packer.ValidPlatform(p); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
