@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 
@@ -85,17 +86,28 @@ func NewImageStep(o ImageOptions) ImageStep {
 		if len(todo) == 0 {
 			return ImageResult{Images: req.Inherited}, nil
 		}
-		if len(req.Inherited) > 0 {
-			return ImageResult{}, fmt.Errorf("adding images (%s) to those of the FROM installer is not supported yet: list every image in the base build", strings.Join(todo, ", "))
-		}
 		po := o.Pull
 		if len(po.Platforms) == 0 {
 			po.Platforms = []string{req.Platform}
+		}
+		if len(req.Inherited) > 0 {
+			base, err := fs.ReadFile(req.Rootfs, pull.IndexFile)
+			if err != nil {
+				return ImageResult{}, fmt.Errorf("the FROM installer's images: %w", err)
+			}
+			po.Base = base
 		}
 		files, images, err := pull.Store(ctx, todo, req.Writer, po)
 		if err != nil {
 			return ImageResult{}, err
 		}
+		// The installer carries the inherited images and the new ones.
+		for _, im := range req.Inherited {
+			if !slices.ContainsFunc(images, func(n payload.Image) bool { return n.Name == im.Name }) {
+				images = append(images, im)
+			}
+		}
+		slices.SortFunc(images, func(a, b payload.Image) int { return strings.Compare(a.Name, b.Name) })
 		return ImageResult{Files: files, Images: images}, nil
 	}
 }

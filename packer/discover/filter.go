@@ -60,6 +60,11 @@ func ignored(ref reference.Named, pattern string) bool {
 	if strings.HasPrefix(full, pattern) {
 		return true
 	}
+	// "quay.io/*" means everything under quay.io, whatever the depth
+	// (path.Match's * stops at a slash).
+	if dir, ok := strings.CutSuffix(pattern, "/*"); ok && !strings.ContainsAny(dir, "*?[\\") && strings.HasPrefix(full, dir+"/") {
+		return true
+	}
 	if strings.ContainsAny(pattern, "*?[\\") {
 		return false
 	}

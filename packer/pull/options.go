@@ -43,6 +43,10 @@ type Options struct {
 	Backoff time.Duration
 	// Progress gets plain progress lines; nil means none.
 	Progress io.Writer
+	// Base is the images/index.json of images already carried (a FROM
+	// installer's): their entries stay in the index written, unless pulled
+	// again. Their blobs must already be in the rootfs.
+	Base []byte
 	// OnProgress, when set, gets the bytes of layers obtained so far out of
 	// the total (for a progress bar). Calls are serialized.
 	OnProgress func(done, total int64)

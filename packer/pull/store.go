@@ -52,7 +52,7 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := indexJSON(res)
+	idx, err := indexJSON(res, opts.Base)
 	if err != nil {
 		return nil, nil, err
 	}
