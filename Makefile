@@ -37,7 +37,7 @@ test: deps all
 fuzz:
 	./scripts/fuzz.sh $(FUZZTIME)
 
-demo: deps all
+demo: deps all bin/fakek8s-amd64
 	./scripts/demo.sh
 
 bench: deps all

@@ -104,7 +104,12 @@ func TestDeterministic(t *testing.T) {
 
 func TestDemo(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "demo.run")
-	mustBuild(t, opts(filepath.Join("..", "testdata", "demo"), out))
+	// The demo takes its Kubernetes binary as a build argument.
+	kube := filepath.Join(t.TempDir(), "kube")
+	os.WriteFile(kube, []byte("#!/bin/sh\necho fake kubernetes\n"), 0o755)
+	o := opts(filepath.Join("..", "testdata", "demo"), out)
+	o.BuildArgs = map[string]string{"KUBERNETES_BIN": kube}
+	mustBuild(t, o)
 	r := open(t, out)
 	idx := r.Index()
 	if idx.Labels["org.opencontainers.image.title"] != "sealpack demo" || idx.Labels["org.opencontainers.image.version"] != "0.1.0" {
@@ -113,7 +118,7 @@ func TestDemo(t *testing.T) {
 	if len(idx.Cmds) != 2 {
 		t.Errorf("cmds %q, want 2", idx.Cmds)
 	}
-	for _, p := range []string{"bin/demo-hello", "bin/demo-check", "manifests/deployment.yaml", "etc/kubeadm.yaml", "share/build-info.txt"} {
+	for _, p := range []string{"bin/demo-hello", "bin/demo-check", "bin/kubeadm", "bin/kubectl", "bin/kubelet", "manifests/app/deployment.yaml", "etc/kubeadm.yaml", "scripts/init-host.sh", "share/build-info.txt"} {
 		f, ok := r.File(p)
 		if !ok {
 			t.Errorf("%s missing", p)
@@ -126,7 +131,7 @@ func TestDemo(t *testing.T) {
 	if got := readFile(t, r, "share/build-info.txt"); got != "sealpack demo 0.1.0\nnamespace demo\n" {
 		t.Errorf("build-info %q", got)
 	}
-	if !strings.Contains(readFile(t, r, "manifests/deployment.yaml"), "docker.io/library/nginx:1.27") {
+	if !strings.Contains(readFile(t, r, "manifests/app/deployment.yaml"), "docker.io/library/nginx:1.27") {
 		t.Error("deployment does not name nginx:1.27")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -75,43 +76,17 @@ func (rep *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(rep)
 }
 
-// WriteText writes the report for a person.
+// WriteText writes the report for a person. Each section aligns on its own,
+// so one long label does not push every column to the right.
 func (rep *Report) WriteText(w io.Writer) error {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	section := func(fill func(tw *tabwriter.Writer)) error {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fill(tw)
+		return tw.Flush()
+	}
 	name := rep.Name
 	if name == "" {
 		name = "(no title label)"
-	}
-	fmt.Fprintf(tw, "Name:\t%s\n", name)
-	if rep.Version != "" {
-		fmt.Fprintf(tw, "Version:\t%s\n", rep.Version)
-	}
-	fmt.Fprintf(tw, "Platform:\t%s\n", rep.Platform)
-	fmt.Fprintf(tw, "Size:\t%s payload (%s of content, %d blobs) + %s installer program\n",
-		HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
-	if len(rep.Parts) > 0 {
-		fmt.Fprintf(tw, "Parts:\t%d split parts beside the installer\n", len(rep.Parts))
-	}
-	keys := make([]string, 0, len(rep.Labels))
-	for k := range rep.Labels {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	if len(keys) > 0 {
-		fmt.Fprintf(tw, "Labels:\t\n")
-		for _, k := range keys {
-			fmt.Fprintf(tw, "  %s\t%s\n", k, rep.Labels[k])
-		}
-	}
-	if len(rep.Cmds) > 0 {
-		fmt.Fprintf(tw, "Install commands:\t\n")
-		for i, c := range rep.Cmds {
-			fmt.Fprintf(tw, "  %d\t%s\n", i+1, c)
-		}
-	}
-	fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
-	for _, im := range rep.Images {
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", im.Name, im.Platform, HumanBytes(im.Size))
 	}
 	var files, dirs int
 	for _, f := range rep.Files {
@@ -121,18 +96,71 @@ func (rep *Report) WriteText(w io.Writer) error {
 			files++
 		}
 	}
-	fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)
-	for _, f := range rep.Files {
-		if f.Type == TypeDir || len(f.Path) > 7 && f.Path[:7] == "images/" {
-			continue // the image layout is summarized above
+	err := section(func(tw *tabwriter.Writer) {
+		fmt.Fprintf(tw, "Name:\t%s\n", name)
+		if rep.Version != "" {
+			fmt.Fprintf(tw, "Version:\t%s\n", rep.Version)
 		}
-		line := fmt.Sprintf("  %s\t%s\t%s", f.Mode, HumanBytes(f.Size), f.Path)
-		if f.Type == TypeSymlink {
-			line += " -> " + f.Target
+		fmt.Fprintf(tw, "Platform:\t%s\n", rep.Platform)
+		fmt.Fprintf(tw, "Size:\t%s payload (%s of content, %d blobs) + %s installer program\n",
+			HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
+		if len(rep.Parts) > 0 {
+			fmt.Fprintf(tw, "Parts:\t%d split parts beside the installer\n", len(rep.Parts))
 		}
-		fmt.Fprintln(tw, line)
+		fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
+		fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)
+	})
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	keys := make([]string, 0, len(rep.Labels))
+	for k := range rep.Labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	sections := []struct {
+		title string
+		n     int
+		fill  func(tw *tabwriter.Writer)
+	}{
+		{"Labels", len(keys), func(tw *tabwriter.Writer) {
+			for _, k := range keys {
+				fmt.Fprintf(tw, "  %s\t%s\n", k, rep.Labels[k])
+			}
+		}},
+		{"Install commands (run in order on the first master)", len(rep.Cmds), func(tw *tabwriter.Writer) {
+			for i, c := range rep.Cmds {
+				fmt.Fprintf(tw, "  %d\t%s\n", i+1, c)
+			}
+		}},
+		{"Images", len(rep.Images), func(tw *tabwriter.Writer) {
+			for _, im := range rep.Images {
+				fmt.Fprintf(tw, "  %s\t%s\t%s\n", im.Name, im.Platform, HumanBytes(im.Size))
+			}
+		}},
+		{"Files (images/ aside)", files, func(tw *tabwriter.Writer) {
+			for _, f := range rep.Files {
+				if f.Type == TypeDir || strings.HasPrefix(f.Path, "images/") {
+					continue
+				}
+				line := fmt.Sprintf("  %s\t%s\t%s", f.Mode, HumanBytes(f.Size), f.Path)
+				if f.Type == TypeSymlink {
+					line += " -> " + f.Target
+				}
+				fmt.Fprintln(tw, line)
+			}
+		}},
+	}
+	for _, sec := range sections {
+		if sec.n == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s:\n", sec.title)
+		if err := section(sec.fill); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // HumanBytes formats n with a binary unit: 1.5 GiB.

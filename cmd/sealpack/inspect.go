@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"runtime"
 
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
@@ -27,7 +28,15 @@ func newInspectCmd() *cobra.Command {
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
 			}
-			return rep.WriteText(cmd.OutOrStdout())
+			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			// The kernel refuses to start an installer of another
+			// architecture with a bare "exec format error": say it here.
+			if here := runtime.GOOS + "/" + runtime.GOARCH; rep.Platform != here {
+				fmt.Fprintf(cmd.OutOrStdout(), "\nNote: this installer is for %s; this machine is %s. Run it on a %s jump host.\n", rep.Platform, here, rep.Platform)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
