@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// upstream is a loopback registry with one image, standing in for Docker Hub.
+func upstream(t *testing.T, repo string) (host, digest string) {
+	t.Helper()
+	srv := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	t.Cleanup(srv.Close)
+	host = strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(4096, 3)
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	img, _ = mutate.ConfigFile(img, cfg)
+	ref, _ := name.ParseReference(host + "/" + repo)
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := img.Digest()
+	return host, d.String()
+}
+
+// The installer serves the images it carries: a pull with go-containerregistry
+// and with skopeo gets the source's digest; push copies them elsewhere.
+func TestInstallerServesAndPushesImages(t *testing.T) {
+	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
+		t.Skip("runs the linux/amd64 installer")
+	}
+	hub, digest := upstream(t, "library/nginx:1.27")
+	dir, err := stubsOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(stubDirEnv, dir)
+	ctxDir := t.TempDir()
+	os.WriteFile(filepath.Join(ctxDir, "Kubefile"), []byte("FROM scratch\nIMAGE nginx:1.27\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "app.run")
+	if _, stderr, err := sealpack(t, "build", "-q", "--no-cache", "--registry-mirror", "docker.io=http://"+hub, "-o", out, ctxDir); err != nil {
+		t.Fatalf("build: %v\n%s", err, stderr)
+	}
+
+	// ./app.run registry --addr 127.0.0.1:PORT
+	l, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, out, "registry", "--addr", addr)
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	line, _ := bufio.NewReader(stdout).ReadString('\n')
+	if !strings.Contains(line, "serving 1 images") {
+		t.Fatalf("registry said %q", line)
+	}
+	ref, _ := name.ParseReference(addr+"/library/nginx:1.27", name.Insecure)
+	desc, err := remote.Get(ref)
+	if err != nil || desc.Digest.String() != digest {
+		t.Fatalf("ggcr pull: %v, digest %v, want %s", err, desc, digest)
+	}
+	img, _ := desc.Image()
+	layers, _ := img.Layers()
+	for _, l := range layers {
+		rc, err := l.Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, rc) // ggcr verifies the digest as it reads
+		if err := rc.Close(); err != nil {
+			t.Fatalf("layer: %v", err)
+		}
+	}
+	if _, err := exec.LookPath("skopeo"); err == nil {
+		sk := exec.Command("skopeo", "inspect", "--tls-verify=false", "--format", "{{.Digest}}", "docker://"+addr+"/library/nginx:1.27")
+		b, err := sk.CombinedOutput()
+		if err != nil || strings.TrimSpace(string(b)) != digest {
+			t.Errorf("skopeo: %v %s, want %s", err, b, digest)
+		}
+		oci := filepath.Join(t.TempDir(), "oci")
+		if b, err := exec.Command("skopeo", "copy", "--src-tls-verify=false", "docker://"+addr+"/library/nginx:1.27", "oci:"+oci+":x").CombinedOutput(); err != nil {
+			t.Errorf("skopeo copy: %v %s", err, b)
+		}
+	} else {
+		t.Log("skopeo not installed: pulled with go-containerregistry only")
+	}
+	// Not carried: the registry API's error, not a 500.
+	missing, _ := name.ParseReference(addr+"/library/nginx:9.99", name.Insecure)
+	if _, err := remote.Get(missing); err == nil || !strings.Contains(err.Error(), "MANIFEST_UNKNOWN") {
+		t.Errorf("missing tag: %v", err)
+	}
+
+	// ./app.run push into another registry keeps the digest.
+	dst := httptest.NewServer(registry.New(registry.Logger(log.New(io.Discard, "", 0))))
+	defer dst.Close()
+	target := strings.TrimPrefix(dst.URL, "http://")
+	if _, stderr, err := installer(t, out, "push", target); err != nil {
+		t.Fatalf("push: %v\n%s", err, stderr)
+	}
+	pushed, _ := name.ParseReference(target+"/library/nginx:1.27", name.Insecure)
+	if d, err := remote.Head(pushed); err != nil || d.Digest.String() != digest {
+		t.Errorf("pushed: %v %v, want %s", d, err, digest)
+	}
+}
