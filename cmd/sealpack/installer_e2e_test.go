@@ -136,6 +136,22 @@ func TestInstallerInspectVerifyExtract(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dir, "data", "big.bin")); err != nil || st.Mode().Perm() != 0o600 {
 		t.Errorf("data/big.bin mode: %v %v", st, err)
 	}
+	// FROM the extracted directory inherits files, labels and CMDs.
+	derived := t.TempDir()
+	os.WriteFile(filepath.Join(derived, "Kubefile"), []byte("FROM "+dir+"\nCMD echo third\n"), 0o644)
+	out2 := filepath.Join(t.TempDir(), "derived.run")
+	if _, stderr, err := sealpack(t, "build", "-q", "-o", out2, derived); err != nil {
+		t.Fatalf("build FROM the extracted dir: %v\n%s", err, stderr)
+	}
+	stdout, _, _ = sealpack(t, "inspect", "--json", out2)
+	var rep2 struct {
+		Labels map[string]string `json:"labels"`
+		Cmds   []string          `json:"cmds"`
+	}
+	json.Unmarshal([]byte(stdout), &rep2)
+	if rep2.Labels["org.opencontainers.image.version"] != "1.2.3" || len(rep2.Cmds) != 3 {
+		t.Errorf("FROM dir did not inherit labels and CMDs: %+v", rep2)
+	}
 	// Without a terminal, the guided installer names --unattended.
 	if _, stderr, err := installer(t, out); err == nil || !strings.Contains(stderr, "--unattended") {
 		t.Errorf("no tty: %v %q", err, stderr)
