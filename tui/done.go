@@ -75,7 +75,7 @@ func (d *doneScreen) render(width, height int, unwrapped bool) string {
 	hosts, masters := len(d.c.Hosts()), len(d.c.Masters())
 	fmt.Fprintf(&b, "\n %s %s runs on %s (%s, %s).\n\n", st.ok.Render(symOK), st.brand.Render(productName(d.e.opts.Info)),
 		plural(hosts, "host", "hosts"), plural(masters, "master", "masters"), plural(hosts-masters, "node", "nodes"))
-	row := func(label, value string) { fmt.Fprintf(&b, "   %s %s\n", st.dim.Render(pad(label, 12)), value) }
+	row := d.rows(&b, width, unwrapped)
 	m0, _ := d.c.Master0()
 	login := m0.SSH.User + "@" + m0.IP
 	if kc := d.e.opts.KubeconfigPath; kc != "" {
@@ -138,12 +138,28 @@ func (d *doneScreen) failView(width, height int, unwrapped bool) string {
 	if !unwrapped { // the summary is read after the wizard is gone
 		b.WriteString(st.dim.Render("   (or press r to resume from here)") + "\n")
 	}
-	row := func(label, value string) { fmt.Fprintf(&b, "   %s %s\n", st.dim.Render(pad(label, 12)), value) }
-	d.filesView(&b, row)
+	d.filesView(&b, d.rows(&b, width, unwrapped))
 	if d.saveErr != nil {
 		b.WriteString(" " + st.fail.Render(symFail+" "+d.saveErr.Error()) + "\n")
 	}
 	return b.String()
+}
+
+// rows returns a writer of "label  value" rows to b. A value too wide for
+// the screen continues on the next lines rather than being cut, since paths
+// and commands are copied from here; the summary (unwrapped) is left for the
+// terminal to wrap.
+func (d *doneScreen) rows(b *strings.Builder, width int, unwrapped bool) func(label, value string) {
+	const lead = 16 // "   " + label + " "
+	return func(label, value string) {
+		b.WriteString("   " + d.e.st.dim.Render(pad(label, lead-4)) + " ")
+		if unwrapped || ansi.StringWidth(value) <= width-lead-1 {
+			b.WriteString(value + "\n")
+			return
+		}
+		text := strings.TrimPrefix(wrap(value, width-1, pad("", lead)), pad("", lead))
+		b.WriteString(text)
+	}
 }
 
 func (d *doneScreen) filesView(b *strings.Builder, row func(label, value string)) {

@@ -84,6 +84,10 @@ func (r *reviewScreen) view(width, height int) string {
 	}
 	b.WriteString(save + ";\n passwords are masked here and left out of the file.\n")
 	tail := 2
+	if src := r.e.opts.InitialPath; src != "" && src != r.e.opts.SavePath {
+		b.WriteString(" " + src + " stays as you wrote it.\n")
+		tail++
+	}
 	if r.err != nil || r.saveErr != nil {
 		tail++
 	}

@@ -57,6 +57,10 @@ type Options struct {
 	// SavePath is where the wizard writes the Clusterfile (without secrets)
 	// before it installs, e.g. ./Clusterfile. Required.
 	SavePath string
+	// InitialPath is the file Initial was read from, when the wizard saves
+	// to another one (SavePath) so that the user's own file, comments and
+	// secrets included, stays as written; the review says so.
+	InitialPath string
 	// Command is how the user started the installer, for the resume
 	// command shown after a failure; "" means ./app-installer.run.
 	Command string

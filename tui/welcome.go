@@ -43,6 +43,7 @@ type welcomeScreen struct {
 	check  checkState
 	gen    int // the running check; results of a skipped one are dropped
 	cancel context.CancelFunc
+	run    tea.Cmd      // the check, until the first tick starts it
 	done   atomic.Int64 // written by the check's goroutine
 	total  atomic.Int64
 	err    error // the check's failure
@@ -72,7 +73,10 @@ func newWelcomeScreen(e *env, ctx context.Context) *welcomeScreen {
 // enter is called when the screen is shown again.
 func (w *welcomeScreen) enter() { w.licencePage = false }
 
-// start begins the integrity check in the background.
+// start begins the integrity check in the background, from the first
+// progress tick: bubbletea draws the first frame on its next frame tick, and
+// the check reading the whole installer at once would compete with the
+// program's own start (on a USB stick, with its page-ins).
 func (w *welcomeScreen) start() tea.Cmd {
 	if w.check != checkRunning {
 		return nil
@@ -80,8 +84,14 @@ func (w *welcomeScreen) start() tea.Cmd {
 	w.gen++
 	ctx, cancel := context.WithCancel(w.ctx)
 	w.cancel = cancel
-	gen, verify, remember := w.gen, w.e.opts.Verify, w.e.opts.RememberVerified
-	run := func() tea.Msg {
+	w.run = w.runCheck(ctx, w.gen)
+	return verifyTick(w.gen)
+}
+
+// runCheck is the check as a command.
+func (w *welcomeScreen) runCheck(ctx context.Context, gen int) tea.Cmd {
+	verify, remember := w.e.opts.Verify, w.e.opts.RememberVerified
+	return func() tea.Msg {
 		err := verify(ctx, func(done, total int64) {
 			w.done.Store(done)
 			w.total.Store(total)
@@ -92,7 +102,6 @@ func (w *welcomeScreen) start() tea.Cmd {
 		}
 		return msg
 	}
-	return tea.Batch(run, verifyTick(gen))
 }
 
 func verifyTick(gen int) tea.Cmd {
@@ -110,7 +119,9 @@ func (w *welcomeScreen) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case verifyTickMsg:
 		if msg.gen == w.gen && w.check == checkRunning {
-			return verifyTick(msg.gen) // the view reads the counters
+			run := w.run
+			w.run = nil
+			return tea.Batch(run, verifyTick(msg.gen)) // the view reads the counters
 		}
 	case verifyDoneMsg:
 		if msg.gen != w.gen || w.check != checkRunning {

@@ -111,3 +111,29 @@ func TestWelcomeAlreadyVerified(t *testing.T) {
 		t.Error("the check ran again although an earlier run did it")
 	}
 }
+
+// TestWelcomeCheckWaitsForFirstFrame: the check reads the whole installer,
+// so it starts from the first progress tick, after bubbletea has drawn the
+// first frame, not with the program.
+func TestWelcomeCheckWaitsForFirstFrame(t *testing.T) {
+	var calls atomic.Int32
+	opts := &Options{Info: testInfo(), Verify: func(context.Context, func(int64, int64)) error { calls.Add(1); return nil }}
+	w := newWelcomeScreen(&env{st: plainStyles(), keys: newKeyMap(), now: newFakeClock().Now, opts: opts}, context.Background())
+	first := w.start()() // the first tick
+	if n := calls.Load(); n != 0 {
+		t.Fatalf("the check started with the program (%d calls)", n)
+	}
+	batch, ok := w.update(first)().(tea.BatchMsg)
+	if !ok {
+		t.Fatal("the first tick does not start the check")
+	}
+	var done bool
+	for _, cmd := range batch {
+		if _, ok := cmd().(verifyDoneMsg); ok {
+			done = true
+		}
+	}
+	if !done || calls.Load() != 1 {
+		t.Errorf("after the first tick: check done %v, %d calls; want done, 1 call", done, calls.Load())
+	}
+}
