@@ -70,7 +70,7 @@ func TestInstallerServesAndPushesImages(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
+	defer func() { cancel(); cmd.Wait() }()
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
 	if !strings.Contains(line, "serving 1 images") {
 		t.Fatalf("registry said %q", line)
