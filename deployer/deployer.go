@@ -6,11 +6,13 @@
 package deployer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,8 +45,16 @@ type Options struct {
 	// SHA256 fingerprint shown. A host offering that key for the first time
 	// is trusted and recorded.
 	AcceptHostKeys map[string]string
+	// ConnectTimeout bounds connecting to and logging in to a host
+	// (default 15s).
+	ConnectTimeout time.Duration
+	// KeepAlive is the interval of SSH keepalives; a host that misses three
+	// in a row is taken for lost (default 10s).
+	KeepAlive time.Duration
 	// Dial opens a connection to a host; nil means SSH. Tests replace it.
 	Dial Dialer
+	// Stats, when not nil, is filled with where the time of the run went.
+	Stats *Stats
 }
 
 // Dialer connects to a host of the cluster.
@@ -56,9 +66,12 @@ type Remote interface {
 	// Run runs a shell script with env exported, and returns its stdout.
 	// Output lines are also passed to logf as they come.
 	Run(ctx context.Context, script string, env map[string]string, logf func(string)) (string, error)
-	// Upload writes r (size bytes) to path with mode, resuming a partial copy
-	// left at path+".part" when its prefix matches.
-	Upload(ctx context.Context, r io.ReaderAt, size int64, path string, mode uint32, progress func(int64)) error
+	// WriteFile writes r to path (its directory is made if needed) from
+	// byte offset on, keeping the bytes before it, and sets mode. Callers
+	// make the result atomic: they write beside the target and Rename.
+	WriteFile(ctx context.Context, r io.Reader, path string, mode uint32, offset int64) error
+	// Rename moves a remote file, replacing the target atomically.
+	Rename(ctx context.Context, oldpath, newpath string) error
 	// Download reads a remote file.
 	Download(ctx context.Context, path string) ([]byte, error)
 	// LocalIP is the jump host's address on the route to this host.
@@ -77,6 +90,7 @@ type run struct {
 	logs    *logs
 	ssh     *sshDialer // nil when Options.Dial was given
 	red     *redactor
+	clock   *remoteClock
 
 	mu    sync.Mutex
 	conns map[string]Remote
@@ -160,7 +174,7 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 	}
 	red := newRedactor(secretsOf(c)...)
 	r := &run{opts: opts, cluster: c, hosts: hosts, master0: m0.IP, state: st, red: red,
-		conns: map[string]Remote{}, facts: map[string]*hostFacts{}}
+		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock()}
 	for _, h := range hosts {
 		r.targets = append(r.targets, h.IP)
 	}
@@ -190,6 +204,14 @@ func (r *run) close() {
 
 // runPhases runs phases in order, reporting each; the first failure stops the run.
 func (r *run) runPhases(ctx context.Context, phases []phase) error {
+	begin := time.Now()
+	if st := r.opts.Stats; st != nil {
+		defer func() {
+			st.mu.Lock()
+			st.Total = time.Since(begin)
+			st.mu.Unlock()
+		}()
+	}
 	for _, p := range phases {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -200,25 +222,48 @@ func (r *run) runPhases(ctx context.Context, phases []phase) error {
 		}
 		r.emit(event.Event{Type: event.PhaseStart, Phase: p.Name(), Total: total})
 		start := time.Now()
-		if r.opts.DryRun && p.Name() != event.Preflight {
+		if r.opts.DryRun {
+			// Every phase says what it would do, "nothing" included, so
+			// that the plan accounts for all of them.
+			var lines []string
 			if pl, ok := p.(planner); ok {
-				for _, line := range pl.Plan(r) {
-					r.emit(event.Event{Type: event.Plan, Phase: p.Name(), Message: line})
-				}
+				lines = pl.Plan(r)
 			}
-			r.emit(event.Event{Type: event.PhaseSkip, Phase: p.Name(), Message: "dry run"})
-			continue
+			if len(lines) == 0 {
+				lines = []string{"nothing to do"}
+			}
+			for _, line := range lines {
+				r.emit(event.Event{Type: event.Plan, Phase: p.Name(), Message: line})
+			}
+			if p.Name() != event.Preflight {
+				r.emit(event.Event{Type: event.PhaseSkip, Phase: p.Name(), Message: "dry run"})
+				continue
+			}
 		}
+		r.clock.take()
 		err := p.Run(ctx, r)
+		took := r.account(p.Name(), time.Since(start))
 		if err != nil {
-			r.logs.Printf(p.Name(), "", "%s failed after %s: %v", p.Name(), time.Since(start).Round(time.Millisecond), err)
+			r.logs.Printf(p.Name(), "", "%s failed after %s: %v", p.Name(), took, err)
 			r.emit(event.Event{Type: event.PhaseFail, Phase: p.Name(), Message: err.Error()})
 			return fmt.Errorf("%s: %w", p.Name(), err)
 		}
-		r.logs.Printf(p.Name(), "", "%s done in %s", p.Name(), time.Since(start).Round(time.Millisecond))
+		r.logs.Printf(p.Name(), "", "%s done in %s", p.Name(), took)
 		r.emit(event.Event{Type: event.PhaseDone, Phase: p.Name()})
 	}
 	return nil
+}
+
+// account records where the time of a phase went, and says it for the log:
+// "1.2s (hosts busy 1.1s)".
+func (r *run) account(name string, wall time.Duration) string {
+	remote, busiest, calls := r.clock.take()
+	if st := r.opts.Stats; st != nil {
+		st.mu.Lock()
+		st.Phases = append(st.Phases, PhaseStats{Name: name, Wall: wall, Remote: remote, Busiest: busiest, Calls: calls})
+		st.mu.Unlock()
+	}
+	return fmt.Sprintf("%s (hosts busy %s in %d operations)", wall.Round(time.Millisecond), remote.Round(time.Millisecond), calls)
 }
 
 // step runs fn on host unless the state says it is done, then records it.
@@ -250,7 +295,35 @@ func (r *run) exec(ctx context.Context, phase, host, script string, env map[stri
 	return out, err
 }
 
+// putFile writes data to path on host atomically: beside it, then renamed.
+func (r *run) putFile(ctx context.Context, host string, data []byte, path string, mode uint32) error {
+	c := r.conn(host)
+	if c == nil {
+		return fmt.Errorf("not connected")
+	}
+	if err := c.WriteFile(ctx, bytes.NewReader(data), path+partSuffix, mode, 0); err != nil {
+		return err
+	}
+	return c.Rename(ctx, path+partSuffix, path)
+}
+
+// execQuiet is exec for a command whose output holds a secret that is only
+// known once parsed: the output is not logged.
+func (r *run) execQuiet(ctx context.Context, phase, host, script string, env map[string]string) (string, error) {
+	c := r.conn(host)
+	if c == nil {
+		return "", fmt.Errorf("not connected")
+	}
+	r.logs.Printf(phase, host, "$ %s (output not logged: it holds a secret)", firstLine(script))
+	out, err := c.Run(ctx, script, env, nil)
+	if err != nil {
+		r.logs.Printf(phase, host, "failed: %v", err)
+	}
+	return out, err
+}
+
 func firstLine(s string) string {
+	s = strings.TrimLeft(s, " \t\n")
 	for i, c := range s {
 		if c == '\n' {
 			return s[:i] + " ..."

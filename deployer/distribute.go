@@ -1,12 +1,14 @@
 package deployer
 
 import (
-	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"path"
-	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/sealpack/sealpack/deployer/event"
@@ -92,9 +94,23 @@ func (d distribute) Run(ctx context.Context, r *run) error {
 	})
 }
 
+// filesPerHost is how many files go to one host at once: small files are
+// mostly round trips, which overlap on the host's one SFTP session.
+const filesPerHost = 4
+
+// verifyAlone is the size from which a copy is verified (and put in place)
+// as soon as it has arrived, while the next files travel; smaller ones are
+// verified together at the end, one command for all.
+const verifyAlone = 1 << 20
+
+// partSuffix marks a file being copied; it is renamed into place only once
+// its checksum is verified, so a file at its final path is always whole.
+const partSuffix = ".part"
+
 func (d distribute) host(ctx context.Context, r *run, ip string) error {
 	files := r.filesFor(ip)
-	have, err := remoteSums(ctx, r, ip, files)
+	c := r.conn(ip)
+	have, parts, err := survey(ctx, c, files)
 	if err != nil {
 		return err
 	}
@@ -103,82 +119,90 @@ func (d distribute) host(ctx context.Context, r *run, ip string) error {
 	progress := func(n int64) {
 		r.emit(event.Event{Type: event.Progress, Phase: event.Distribute, Host: ip, Done: done.Add(n), Total: total})
 	}
-	var links []string
-	c := r.conn(ip)
-	copied := 0
+	// What is there already is kept; a content wanted at several paths is
+	// copied once and duplicated on the host.
+	var copies []payload.File
+	var dups [][2]string // source, destination
+	byDigest := map[string]string{}
 	for _, f := range files {
-		dst := path.Join(RootfsDir, f.Path)
-		switch {
-		case f.Type == payload.TypeSymlink:
-			links = append(links, fmt.Sprintf("mkdir -p %s && ln -sfn %s %s", shq(path.Dir(dst)), shq(f.Target), shq(dst)))
-			continue
-		case have[dst] == strings.TrimPrefix(f.Digest, "sha256:"):
-			progress(f.Size)
+		if f.Type == payload.TypeFile && have[f.Path] == hexDigest(f.Digest) {
+			byDigest[f.Digest] = f.Path
+		}
+	}
+	for _, f := range files {
+		if f.Type != payload.TypeFile || have[f.Path] == hexDigest(f.Digest) {
 			continue
 		}
-		ra, err := r.opts.Payload.ReaderAt(f.Digest)
+		if src, ok := byDigest[f.Digest]; ok {
+			dups = append(dups, [2]string{src, f.Path})
+			continue
+		}
+		byDigest[f.Digest] = f.Path
+		copies = append(copies, f)
+	}
+	progress(total - sizeOf(copies))
+	var mu sync.Mutex
+	var small []payload.File // copied, to verify together
+	err = eachUntilError(ctx, len(copies), filesPerHost, func(ctx context.Context, i int) error {
+		f := copies[i]
+		resumed, err := copyFile(ctx, r, c, f, parts[f.Path], progress)
+		if resumed > 0 {
+			r.logs.Printf(event.Distribute, ip, "%s: resumed an interrupted copy at byte %d of %d", f.Path, resumed, f.Size)
+		}
 		if err != nil {
-			return err
-		}
-		if err := c.Upload(ctx, ra, f.Size, dst, uint32(f.Mode.Perm()), progress); err != nil {
 			return fmt.Errorf("copying %s: %w", f.Path, err)
 		}
-		copied++
-	}
-	r.logs.Printf(event.Distribute, ip, "%d of %d files copied, the rest were already there", copied, len(files))
-	// Verify what landed, then install the binaries.
-	after, err := remoteSums(ctx, r, ip, files)
+		if f.Size < verifyAlone {
+			mu.Lock()
+			small = append(small, f)
+			mu.Unlock()
+			return nil
+		}
+		return place(ctx, c, []payload.File{f})
+	})
 	if err != nil {
 		return err
 	}
-	for _, f := range files {
-		if f.Type != payload.TypeFile {
-			continue
-		}
-		if dst := path.Join(RootfsDir, f.Path); after[dst] != strings.TrimPrefix(f.Digest, "sha256:") {
-			return fmt.Errorf("%s: checksum mismatch after copy", dst)
-		}
+	if err := place(ctx, c, small); err != nil {
+		return err
 	}
-	script := strings.Join(links, "\n") + `
-if [ -d ` + RootfsDir + `/bin ]; then
-  for f in ` + RootfsDir + `/bin/*; do
-    [ -f "$f" ] && install -m 0755 "$f" /usr/local/bin/ || true
-  done
-fi
-`
-	_, err = r.exec(ctx, event.Distribute, ip, script, nil)
+	r.logs.Printf(event.Distribute, ip, "%d of %d files copied (%d more duplicated on the host), the rest were already there", len(copies)+len(dups), len(files), len(dups))
+	_, err = r.exec(ctx, event.Distribute, ip, finishScript(files, dups), nil)
 	return err
 }
 
-// remoteSums returns sha256 (hex) of the files that exist on the host.
-func remoteSums(ctx context.Context, r *run, ip string, files []payload.File) (map[string]string, error) {
-	var paths []string
+func hexDigest(d string) string { return strings.TrimPrefix(d, "sha256:") }
+
+func sizeOf(files []payload.File) int64 {
+	var n int64
 	for _, f := range files {
-		if f.Type == payload.TypeFile {
-			paths = append(paths, shq(path.Join(RootfsDir, f.Path)))
-		}
+		n += f.Size
 	}
-	sort.Strings(paths)
-	sums := map[string]string{}
-	// Batches keep each command line short.
-	for len(paths) > 0 {
-		n := min(len(paths), 200)
-		out, err := r.conn(ip).Run(ctx, "sha256sum "+strings.Join(paths[:n], " ")+" 2>/dev/null; true", nil, nil)
-		if err != nil {
-			return nil, fmt.Errorf("checking files: %w", err)
-		}
-		sc := bufio.NewScanner(strings.NewReader(out))
-		for sc.Scan() {
-			if sum, p, ok := strings.Cut(sc.Text(), "  "); ok {
-				sums[p] = sum
-			}
-		}
-		paths = paths[n:]
-	}
-	return sums, nil
+	return n
 }
 
-// shq quotes s for a POSIX shell.
-func shq(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+// copyFile copies f to its .part beside its final path, going on from
+// where an interrupted copy stopped when the bytes there are the file's.
+func copyFile(ctx context.Context, r *run, c Remote, f payload.File, partSize int64, progress func(int64)) (resumed int64, err error) {
+	ra, err := r.opts.Payload.ReaderAt(f.Digest)
+	if err != nil {
+		return 0, err
+	}
+	part := path.Join(RootfsDir, f.Path) + partSuffix
+	if partSize > 0 && partSize <= f.Size {
+		out, err := c.Run(ctx, "sha256sum < "+shq(part), nil, nil)
+		if err != nil {
+			return 0, fmt.Errorf("checking the partial copy: %w", err)
+		}
+		h := sha256.New()
+		if _, err := io.Copy(h, io.NewSectionReader(ra, 0, partSize)); err != nil {
+			return 0, err
+		}
+		if remote, _, _ := strings.Cut(strings.TrimSpace(out), " "); remote == hex.EncodeToString(h.Sum(nil)) {
+			resumed = partSize
+		}
+	}
+	progress(resumed)
+	src := &countingReader{r: io.NewSectionReader(ra, resumed, f.Size-resumed), f: progress}
+	return resumed, c.WriteFile(ctx, src, part, uint32(f.Mode.Perm()), resumed)
 }

@@ -20,18 +20,43 @@ import (
 	"github.com/sealpack/sealpack/payload"
 )
 
+// fakeBinDir holds the fake Kubernetes distribution, built once per test
+// binary; TestMain removes it.
+var fakeBinDir = sync.OnceValues(func() (string, error) { return os.MkdirTemp("", "sealpack-fakek8s-") })
+
 // fakeBinOnce builds the fake Kubernetes distribution once per test binary.
 var fakeBinOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "sealpack-fakek8s-")
+	dir, err := fakeBinDir()
 	if err != nil {
 		return "", err
 	}
 	return fakek8stest.Build(dir)
 })
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if dir, err := fakeBinDir(); err == nil {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
 // testPayload writes an installer carrying the fake distribution, a kubeadm
 // default config, a manifest, an init-host script and two CMD lines.
-func testPayload(t *testing.T) *payload.Reader {
+func testPayload(t testing.TB) *payload.Reader {
+	t.Helper()
+	return testPayloadWith(t, payloadSpec{})
+}
+
+// payloadSpec changes the test payload: more rootfs files (replacing those
+// of the same path), other CMD lines (when not nil), the Kubefile's ENV.
+type payloadSpec struct {
+	files map[string][]byte
+	cmds  []string
+	env   []string
+}
+
+func testPayloadWith(t testing.TB, spec payloadSpec) *payload.Reader {
 	t.Helper()
 	bin, err := fakeBinOnce()
 	if err != nil {
@@ -72,6 +97,13 @@ spec:
 `),
 		"scripts/init-host.sh": []byte("#!/bin/sh\nset -e\necho 1 > /proc/sys/net/ipv4/ip_forward\necho \"init-host on $(hostname) role=$SEALPACK_ROLE master0=$SEALPACK_MASTER0\" > /var/lib/sealpack/init-host.done\n"),
 	}
+	for p, b := range spec.files {
+		files[p] = b
+	}
+	cmds := spec.cmds
+	if cmds == nil {
+		cmds = []string{"kubectl apply -f manifests/", "kubectl get nodes"}
+	}
 	out := filepath.Join(t.TempDir(), "app.run")
 	w, err := payload.Create(out)
 	if err != nil {
@@ -89,7 +121,7 @@ spec:
 		t.Fatal(err)
 	}
 	meta := payload.Meta{Platform: "linux/amd64", Labels: map[string]string{payload.LabelTitle: "e2e"},
-		Cmds: []string{"kubectl apply -f manifests/", "kubectl get nodes"}}
+		Cmds: cmds, Env: spec.env}
 	for i, p := range paths {
 		mode := os.FileMode(0o644)
 		if strings.HasPrefix(p, "bin/") || strings.HasPrefix(p, "scripts/") {
@@ -157,12 +189,8 @@ func (s *site) calls(i int) string {
 // count is how many times command ran with sub as its first argument on
 // host i ("kubeadm", "init").
 func (s *site) count(i int, command, sub string) int {
-	calls, err := fakek8stest.ParseCalls(strings.NewReader(s.calls(i)))
-	if err != nil {
-		s.t.Fatal(err)
-	}
 	n := 0
-	for _, c := range calls {
+	for _, c := range s.allCalls(i) {
 		if c.Command == command && len(c.Argv) > 1 && c.Argv[1] == sub {
 			n++
 		}

@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
@@ -48,22 +47,17 @@ func (initMaster0) Run(ctx context.Context, r *run) error {
 		if err != nil {
 			return err
 		}
-		c := r.conn(r.master0)
-		if err := c.Upload(ctx, strings.NewReader(string(cfg)), int64(len(cfg)), initConfigPath, 0o600, nil); err != nil {
+		if err := r.putFile(ctx, r.master0, cfg, initConfigPath, 0o600); err != nil {
 			return fmt.Errorf("writing the kubeadm config: %w", err)
 		}
-		// kubeadm refuses a second init: a run stopped after init but before
-		// it was recorded finds admin.conf and goes on.
-		out, err := r.exec(ctx, event.InitMaster0, r.master0, fmt.Sprintf(`if [ -f %s ]; then echo %s; exit 0; fi
-kubeadm init --config %[3]s --upload-certs; rc=$?
-# The config holds the certificate key: it does not stay on the host.
-rm -f %[3]s
-exit $rc`, adminConf, alreadyMark, initConfigPath), r.env(r.master0))
+		// kubeadm refuses a second init: onceScript makes it safe to repeat.
+		out, err := r.exec(ctx, event.InitMaster0, r.master0,
+			onceScript("kubeadm-init", "kubeadm init --config "+initConfigPath+" --upload-certs", initConfigPath), r.env(r.master0))
 		if err != nil {
 			return fmt.Errorf("kubeadm init: %w", err)
 		}
 		if m := certKeyRe.FindStringSubmatch(out); m != nil {
-			r.certKey = m[1]
+			r.setCertKey(m[1])
 		}
 		return nil
 	})
@@ -71,6 +65,15 @@ exit $rc`, adminConf, alreadyMark, initConfigPath), r.env(r.master0))
 		return err
 	}
 	return r.saveKubeconfig(ctx)
+}
+
+// setCertKey keeps the control-plane certificate key for joins, and hides
+// it from logs and events from now on.
+func (r *run) setCertKey(k string) {
+	r.red.add(k)
+	r.mu.Lock()
+	r.certKey = k
+	r.mu.Unlock()
 }
 
 // saveKubeconfig copies master0's admin.conf beside the state, readable by
@@ -100,16 +103,21 @@ func (r *run) kubeadmConfig() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.mu.Lock()
-	r.certKey = certKey
-	r.mu.Unlock()
+	r.setCertKey(certKey)
 	return cfg, nil
 }
 
-// kubeadmConfigs are the join configurations, by host, for a fresh token.
-func (r *run) kubeadmConfigs(token string, caHashes []string, certKey string) (map[string][]byte, error) {
-	_, joins, err := r.mergeKubeadm(clusterfile.KubeadmVars{Token: token, CACertHashes: caHashes, CertificateKey: certKey})
-	return joins, err
+// joinConfig is the join configuration of host ip for a fresh token.
+func (r *run) joinConfig(ip, token string, caHashes []string, certKey string) ([]byte, error) {
+	_, joins, err := r.mergeKubeadm(clusterfile.KubeadmVars{Token: token, CACertHashes: caHashes, CertificateKey: certKey, JoinHosts: []string{ip}})
+	if err != nil {
+		return nil, err
+	}
+	cfg, ok := joins[ip]
+	if !ok {
+		return nil, fmt.Errorf("no join configuration for %s", ip)
+	}
+	return cfg, nil
 }
 
 func (r *run) mergeKubeadm(vars clusterfile.KubeadmVars) ([]byte, map[string][]byte, error) {

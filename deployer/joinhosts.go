@@ -3,7 +3,6 @@ package deployer
 import (
 	"context"
 	"fmt"
-	"bytes"
 	"regexp"
 	"strings"
 
@@ -22,7 +21,6 @@ func (joinNodes) Name() string   { return event.JoinNodes }
 
 const (
 	joinConfigPath = "/var/lib/sealpack/kubeadm-join.yaml"
-	kubeletConf    = "/etc/kubernetes/kubelet.conf"
 )
 
 func (joinMasters) Plan(r *run) []string { return joinPlan(r, r.joiningMasters(), "--control-plane") }
@@ -85,6 +83,7 @@ func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (en
 		return "", "", "", "", fmt.Errorf("unexpected output of kubeadm token create on %s", r.master0)
 	}
 	endpoint, token, hash = m[1], m[2], m[3]
+	r.red.add(token)
 	if !controlPlane {
 		return endpoint, token, hash, "", nil
 	}
@@ -92,7 +91,8 @@ func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (en
 	certKey = r.certKey
 	r.mu.Unlock()
 	if certKey == "" {
-		out, err := r.exec(ctx, phase, r.master0, "kubeadm init phase upload-certs --upload-certs", nil)
+		// The key is printed on a line of its own: the output is not logged.
+		out, err := r.execQuiet(ctx, phase, r.master0, "kubeadm init phase upload-certs --upload-certs", nil)
 		if err != nil {
 			return "", "", "", "", fmt.Errorf("uploading control-plane certificates on %s: %w", r.master0, err)
 		}
@@ -101,9 +101,7 @@ func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (en
 			return "", "", "", "", fmt.Errorf("no certificate key in the output of kubeadm init phase upload-certs on %s", r.master0)
 		}
 		certKey = k[1]
-		r.mu.Lock()
-		r.certKey = certKey
-		r.mu.Unlock()
+		r.setCertKey(certKey)
 	}
 	return endpoint, token, hash, certKey, nil
 }
@@ -117,22 +115,14 @@ func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) err
 		// MergeKubeadm gives masters a controlPlane section only with a key.
 		certKey = ""
 	}
-	cfgs, err := r.kubeadmConfigs(token, []string{hash}, certKey)
+	cfg, err := r.joinConfig(ip, token, []string{hash}, certKey)
 	if err != nil {
 		return err
 	}
-	cfg, ok := cfgs[ip]
-	if !ok {
-		return fmt.Errorf("no join configuration for %s", ip)
-	}
-	if err := r.conn(ip).Upload(ctx, bytes.NewReader(cfg), int64(len(cfg)), joinConfigPath, 0o600, nil); err != nil {
+	if err := r.putFile(ctx, ip, cfg, joinConfigPath, 0o600); err != nil {
 		return fmt.Errorf("writing the join config: %w", err)
 	}
-	// The config holds the bootstrap token: it does not stay on the host.
-	_, err = r.exec(ctx, phase, ip, fmt.Sprintf(`if [ -f %[1]s ]; then rm -f %[2]s; echo %[3]s; exit 0; fi
-kubeadm join --config %[2]s; rc=$?
-rm -f %[2]s
-exit $rc`, kubeletConf, joinConfigPath, alreadyMark), r.env(ip))
+	_, err = r.exec(ctx, phase, ip, onceScript("kubeadm-join", "kubeadm join --config "+joinConfigPath, joinConfigPath), r.env(ip))
 	if err != nil {
 		return fmt.Errorf("kubeadm join: %w", err)
 	}

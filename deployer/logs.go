@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,26 +17,46 @@ import (
 // redactor hides secrets in anything that is logged or reported: the
 // Clusterfile's passwords and passphrases, and kubeadm's bootstrap tokens and
 // certificate keys, which grant a host the right to join the cluster.
+// Secrets learnt during the run (the certificate key) are added as they
+// come: output is logged line by line, and kubeadm prints the key on a line
+// of its own, which no pattern can tell from any other hex string.
 type redactor struct {
-	r *strings.Replacer
+	mu      sync.Mutex
+	secrets []string
+	r       *strings.Replacer
 }
 
 var kubeadmSecrets = regexp.MustCompile(`(--token[ =]|--certificate-key[ =]|certificateKey: ?|token: ?"?|Using certificate key:\s*)[a-z0-9.]{6,}`)
 
 func newRedactor(secrets ...string) *redactor {
-	// Longest first, so a secret that contains another is hidden whole.
-	sort.Slice(secrets, func(i, j int) bool { return len(secrets[i]) > len(secrets[j]) })
-	var pairs []string
+	r := &redactor{}
+	r.add(secrets...)
+	return r
+}
+
+// add hides more secrets from now on.
+func (r *redactor) add(secrets ...string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	for _, s := range secrets {
-		if len(s) >= 3 {
-			pairs = append(pairs, s, "******")
+		if len(s) >= 3 && !slices.Contains(r.secrets, s) {
+			r.secrets = append(r.secrets, s)
 		}
 	}
-	return &redactor{r: strings.NewReplacer(pairs...)}
+	// Longest first, so a secret that contains another is hidden whole.
+	sort.Slice(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
+	var pairs []string
+	for _, s := range r.secrets {
+		pairs = append(pairs, s, "******")
+	}
+	r.r = strings.NewReplacer(pairs...)
 }
 
 func (r *redactor) redact(s string) string {
-	return kubeadmSecrets.ReplaceAllString(r.r.Replace(s), "${1}******")
+	r.mu.Lock()
+	rep := r.r
+	r.mu.Unlock()
+	return kubeadmSecrets.ReplaceAllString(rep.Replace(s), "${1}******")
 }
 
 // logs writes one file per host under .sealpack/logs/, every line starting

@@ -37,3 +37,35 @@ func parallel(ctx context.Context, hosts []string, limit int, fn func(ctx contex
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// eachUntilError runs fn for items 0..n-1, at most limit at a time, and
+// stops at the first error: the items running are cancelled, no more start.
+// It returns that first error.
+func eachUntilError(ctx context.Context, n, limit int, fn func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	sem := make(chan struct{}, max(limit, 1))
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err := fn(ctx, i); err != nil {
+				cancel(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil && ctx.Err() != nil {
+		return err
+	}
+	return nil
+}

@@ -115,6 +115,15 @@ func goArch(m string) string {
 	return m
 }
 
+// Plan: preflight changes nothing; it runs in a dry run too.
+func (preflight) Plan(r *run) []string {
+	var out []string
+	for _, h := range r.hosts {
+		out = append(out, fmt.Sprintf("%s: connect as %s, check the host key, platform, CPU, memory, disk, swap, clock and ports (read-only)", h.IP, h.SSH.User))
+	}
+	return out
+}
+
 func (p preflight) Run(ctx context.Context, r *run) error {
 	var (
 		mu       sync.Mutex
@@ -264,12 +273,14 @@ func (r *run) connect(ctx context.Context, ip string) error {
 	if r.conn(ip) != nil {
 		return nil
 	}
+	done := r.clock.start(ip)
 	c, err := r.opts.Dial(ctx, r.host(ip))
+	done()
 	if err != nil {
 		return err
 	}
 	r.mu.Lock()
-	r.conns[ip] = c
+	r.conns[ip] = &timedRemote{Remote: c, host: ip, clock: r.clock}
 	r.mu.Unlock()
 	return nil
 }

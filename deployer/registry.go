@@ -17,6 +17,9 @@ type registry struct{}
 func (registry) Name() string { return event.Registry }
 
 func (registry) Plan(r *run) []string {
+	if len(r.opts.Payload.Index().Images) == 0 || r.opts.RegistryPort == 0 {
+		return nil
+	}
 	var out []string
 	for _, ip := range r.targets {
 		out = append(out, fmt.Sprintf("%s: pulls images from %s", ip, r.registryAddr(ip)))

@@ -3,8 +3,6 @@ package deployer
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -51,7 +49,14 @@ func (s *sshDialer) dial(ctx context.Context, h clusterfile.Host) (Remote, error
 			s.err = err
 			return
 		}
-		s.d = ssh.NewDialer(kh)
+		var dopts []ssh.DialerOption
+		if s.opts.ConnectTimeout > 0 {
+			dopts = append(dopts, ssh.WithConnectTimeout(s.opts.ConnectTimeout))
+		}
+		if s.opts.KeepAlive > 0 {
+			dopts = append(dopts, ssh.WithKeepAlive(s.opts.KeepAlive, 3))
+		}
+		s.d = ssh.NewDialer(kh, dopts...)
 	})
 	if s.err != nil {
 		return nil, s.err
@@ -124,31 +129,12 @@ func lwOrDiscard(lw *lineWriter) io.Writer {
 	return lw
 }
 
-// Upload copies to path+".part" and renames it into place, so a file at
-// path is always whole. A .part left by an interrupted copy is resumed when
-// its bytes match the start of the content.
-func (s *sshRemote) Upload(ctx context.Context, r io.ReaderAt, size int64, path string, mode uint32, progress func(int64)) error {
-	part := path + ".part"
-	var offset int64
-	if fi, err := s.c.Stat(ctx, part); err == nil && fi.Size > 0 && fi.Size <= size {
-		remote, err := s.c.Sha256(ctx, part)
-		if err == nil {
-			h := sha256.New()
-			if _, err := io.Copy(h, io.NewSectionReader(r, 0, fi.Size)); err == nil && hex.EncodeToString(h.Sum(nil)) == remote {
-				offset = fi.Size
-			}
-		}
-	}
-	if progress == nil {
-		progress = func(int64) {}
-	}
-	progress(offset)
-	src := &countingReader{r: io.NewSectionReader(r, offset, size-offset), f: progress}
-	if err := s.c.Upload(ctx, src, part, fs.FileMode(mode), ssh.Offset(offset)); err != nil {
-		return err
-	}
-	_, err := s.c.Run(ctx, "mv -f "+shq(part)+" "+shq(path))
-	return err
+func (s *sshRemote) Rename(ctx context.Context, oldpath, newpath string) error {
+	return s.c.Rename(ctx, oldpath, newpath)
+}
+
+func (s *sshRemote) WriteFile(ctx context.Context, r io.Reader, path string, mode uint32, offset int64) error {
+	return s.c.Upload(ctx, r, path, fs.FileMode(mode), ssh.Offset(offset))
 }
 
 func (s *sshRemote) Download(ctx context.Context, path string) ([]byte, error) {

@@ -23,26 +23,47 @@ func (verify) Plan(r *run) []string {
 }
 
 type nodeList struct {
-	Items []struct {
-		Metadata struct {
-			Name string `json:"name"`
-		} `json:"metadata"`
-		Status struct {
-			Addresses []struct {
-				Type    string `json:"type"`
-				Address string `json:"address"`
-			} `json:"addresses"`
-			Conditions []struct {
-				Type   string `json:"type"`
-				Status string `json:"status"`
-			} `json:"conditions"`
-		} `json:"status"`
-	} `json:"items"`
+	Items []nodeItem `json:"items"`
 }
 
-// nodeNames maps InternalIP to node name for every node (only the Ready ones
-// with readyOnly).
-func (r *run) nodeNames(ctx context.Context, readyOnly bool) (map[string]string, error) {
+type nodeItem struct {
+	Metadata struct {
+		Name   string            `json:"name"`
+		Labels map[string]string `json:"labels"`
+	} `json:"metadata"`
+	Spec struct {
+		Taints []struct {
+			Key    string `json:"key"`
+			Value  string `json:"value"`
+			Effect string `json:"effect"`
+		} `json:"taints"`
+	} `json:"spec"`
+	Status struct {
+		Addresses []struct {
+			Type    string `json:"type"`
+			Address string `json:"address"`
+		} `json:"addresses"`
+		Conditions []struct {
+			Type   string `json:"type"`
+			Status string `json:"status"`
+		} `json:"conditions"`
+	} `json:"status"`
+}
+
+// hasTaint reports whether the node carries a taint of key, value (any
+// value for "*") and effect.
+func (n nodeItem) hasTaint(key, value, effect string) bool {
+	for _, x := range n.Spec.Taints {
+		if x.Key == key && (value == "*" || x.Value == value) && x.Effect == effect {
+			return true
+		}
+	}
+	return false
+}
+
+// nodes maps InternalIP to node for every node (only the Ready ones with
+// readyOnly).
+func (r *run) nodes(ctx context.Context, readyOnly bool) (map[string]nodeItem, error) {
 	out, err := r.conn(r.master0).Run(ctx, "KUBECONFIG="+adminConf+" kubectl get nodes -o json", nil, nil)
 	if err != nil {
 		return nil, err
@@ -51,7 +72,7 @@ func (r *run) nodeNames(ctx context.Context, readyOnly bool) (map[string]string,
 	if err := json.Unmarshal([]byte(out), &nl); err != nil {
 		return nil, fmt.Errorf("kubectl get nodes: %w", err)
 	}
-	ready := map[string]string{}
+	nodes := map[string]nodeItem{}
 	for _, n := range nl.Items {
 		ok := false
 		for _, c := range n.Status.Conditions {
@@ -59,20 +80,33 @@ func (r *run) nodeNames(ctx context.Context, readyOnly bool) (map[string]string,
 		}
 		for _, a := range n.Status.Addresses {
 			if a.Type == "InternalIP" && (ok || !readyOnly) {
-				ready[a.Address] = n.Metadata.Name
+				nodes[a.Address] = n
 			}
 		}
 	}
-	return ready, nil
+	return nodes, nil
+}
+
+// nodeNames maps InternalIP to node name (see nodes).
+func (r *run) nodeNames(ctx context.Context, readyOnly bool) (map[string]string, error) {
+	nodes, err := r.nodes(ctx, readyOnly)
+	if err != nil {
+		return nil, err
+	}
+	names := map[string]string{}
+	for ip, n := range nodes {
+		names[ip] = n.Metadata.Name
+	}
+	return names, nil
 }
 
 func (verify) Run(ctx context.Context, r *run) error {
 	deadline := time.Now().Add(r.opts.ReadyTimeout)
 	var missing []string
-	var ready map[string]string
+	var ready map[string]nodeItem
 	for {
 		var err error
-		ready, err = r.nodeNames(ctx, true)
+		ready, err = r.nodes(ctx, true)
 		missing = missing[:0]
 		for _, h := range r.hosts {
 			if _, ok := ready[h.IP]; !ok {
@@ -96,17 +130,25 @@ func (verify) Run(ctx context.Context, r *run) error {
 		}
 	}
 	for _, h := range r.hosts {
-		r.emit(event.Event{Type: event.HostDone, Phase: event.Verify, Host: h.IP, Message: "Ready as node " + ready[h.IP]})
+		r.emit(event.Event{Type: event.HostDone, Phase: event.Verify, Host: h.IP, Message: "Ready as node " + ready[h.IP].Metadata.Name})
 	}
-	// Labels kubelet may not set itself, and taints, are applied through the API.
+	// Labels kubelet may not set itself are applied through the API, and
+	// taints are brought in line (kubeadm sets them at registration, but a
+	// node that joined earlier, or was edited since, may differ). Only what
+	// differs is changed: kubectl refuses to remove a taint that is not there.
 	var script []string
 	for _, h := range r.hosts {
-		node := ready[h.IP]
+		n := ready[h.IP]
+		name := n.Metadata.Name
 		for k, v := range h.APILabels() {
-			script = append(script, fmt.Sprintf("kubectl label node %s %s --overwrite", shq(node), shq(k+"="+v)))
+			if got, ok := n.Metadata.Labels[k]; !ok || got != v {
+				script = append(script, fmt.Sprintf("kubectl label node %s %s --overwrite", shq(name), shq(k+"="+v)))
+			}
 		}
 		for _, t := range h.Taints {
-			script = append(script, fmt.Sprintf("kubectl taint node %s %s --overwrite", shq(node), shq(t.String())))
+			if t.Remove && n.hasTaint(t.Key, "*", t.Effect) || !t.Remove && !n.hasTaint(t.Key, t.Value, t.Effect) {
+				script = append(script, fmt.Sprintf("kubectl taint node %s %s --overwrite", shq(name), shq(t.String())))
+			}
 		}
 	}
 	if len(script) == 0 {

@@ -28,8 +28,8 @@ time "./$out/app-installer.run" --unattended -f "$out/Clusterfile" --accept-new-
 
 say "kubectl get nodes (with the kubeconfig the install saved)"
 ln -sf "$PWD/bin/fakek8s-amd64" "$out/kubectl"
-KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get nodes -o wide
-KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get deployments -A
+FAKEK8S_ROOT="$PWD/$out/jump-host" KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get nodes -o wide
+FAKEK8S_ROOT="$PWD/$out/jump-host" KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get deployments -A
 
 say "the same command again: every step is already done"
 "./$out/app-installer.run" --unattended -f "$out/Clusterfile"

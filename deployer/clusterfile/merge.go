@@ -35,6 +35,10 @@ type KubeadmVars struct {
 	// CertificateKey (64 hex) encrypts the control-plane certificates that
 	// init --upload-certs uploads; control-plane joins need it.
 	CertificateKey string
+	// JoinHosts limits the join configurations made to these addresses
+	// (every host but master0 when empty): a worker's join needs no
+	// certificate key even when other masters would.
+	JoinHosts []string
 }
 
 var (
@@ -137,7 +141,7 @@ func MergeKubeadm(imageDefaults []byte, c *Cluster, vars KubeadmVars) (initCfg [
 	}
 	joinCfgs = map[string][]byte{}
 	for _, h := range c.Hosts() {
-		if h.IP == m0.IP {
+		if h.IP == m0.IP || len(vars.JoinHosts) > 0 && !slices.Contains(vars.JoinHosts, h.IP) {
 			continue
 		}
 		doc, err := m.join(h, vars)

@@ -2,6 +2,7 @@ package clusterfile
 
 import (
 	"bytes"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -202,5 +203,21 @@ func TestMergeKubeadmDoesNotChangeCluster(t *testing.T) {
 	after, _ := c.KubeadmDocs[0].YAML()
 	if !bytes.Equal(before, after) || strings.Contains(string(after), "10.0.0.11") {
 		t.Errorf("the Clusterfile's document changed:\n%s", after)
+	}
+}
+
+// A worker's join configuration needs no certificate key, even in a cluster
+// whose other masters would: JoinHosts asks for that host alone.
+func TestMergeKubeadmJoinHosts(t *testing.T) {
+	defaults, c := loadMergeCase(t, "sealer-ha")
+	_, joins, err := MergeKubeadm(defaults, c, KubeadmVars{Token: testToken, CACertHashes: []string{testCAHash}, JoinHosts: []string{"10.0.0.21"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(joins) != 1 || joins["10.0.0.21"] == nil {
+		t.Fatalf("join configurations for %v, want 10.0.0.21 alone", slices.Collect(maps.Keys(joins)))
+	}
+	if _, _, err := MergeKubeadm(defaults, c, KubeadmVars{Token: testToken, CACertHashes: []string{testCAHash}, JoinHosts: []string{"10.0.0.12"}}); err == nil {
+		t.Error("a master's join configuration was made without a certificate key")
 	}
 }

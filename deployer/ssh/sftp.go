@@ -176,6 +176,27 @@ func (c *Client) Upload(ctx context.Context, r io.Reader, dst string, mode fs.Fi
 	return nil
 }
 
+// Rename moves oldpath to newpath, replacing newpath atomically when it
+// exists (OpenSSH's posix-rename; a server without it gets mv -f).
+func (c *Client) Rename(ctx context.Context, oldpath, newpath string) error {
+	s, err := c.sftpClient(ctx)
+	if err != nil {
+		return err
+	}
+	stop := c.watch(ctx, s)
+	err = s.client.PosixRename(oldpath, newpath)
+	stop()
+	var se *sftp.StatusError
+	if errors.As(err, &se) && se.FxCode() == sftp.ErrSSHFxOpUnsupported {
+		_, err = c.Run(ctx, "mv -f "+shellQuote(oldpath)+" "+shellQuote(newpath))
+		return err
+	}
+	if err != nil {
+		return c.fileError(s, ctx, "renaming", oldpath, err)
+	}
+	return nil
+}
+
 // Download copies the remote file src to w.
 func (c *Client) Download(ctx context.Context, src string, w io.Writer) error {
 	s, err := c.sftpClient(ctx)

@@ -1,0 +1,260 @@
+package deployer_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sealpack/sealpack/deployer"
+	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/testhost"
+)
+
+// bigPath is a large incompressible rootfs file that every host receives,
+// after the binaries (the rootfs goes in path order).
+const bigPath = "etc/big.bin"
+
+// dupContent reports whether a rootfs file before p (in path order, the
+// order of the copy) has the same content: p is then duplicated on the
+// host, not copied (the fake's kubeadm, kubectl and kubelet are one binary).
+func dupContent(s *site, p string) bool {
+	f, _ := s.p.File(p)
+	for _, g := range s.p.Index().Files {
+		if g.Path < p && g.Digest == f.Digest {
+			return true
+		}
+	}
+	return false
+}
+
+// lastReceived is what the host's sshd received on its last closed
+// connection ("Transferred: sent N, received M bytes"); sshd logs it a
+// moment after the connection ends.
+func lastReceived(t *testing.T, h *testhost.Host) int64 {
+	re := regexp.MustCompile(`Transferred: sent \d+, received (\d+) bytes`)
+	for range 50 {
+		log, _ := h.SSHDLog()
+		all := re.FindAllStringSubmatch(log, -1)
+		if n := len(all); n >= 2 { // the stopped run's connection, then the re-run's
+			v, _ := strconv.ParseInt(all[n-1][1], 10, 64)
+			return v
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s: sshd logged no transfer totals", h.Name)
+	return 0
+}
+
+// waitGone waits until no process named name runs on h.
+func waitGone(t *testing.T, h *testhost.Host, name string) {
+	for range 100 {
+		if _, err := h.Exec(context.Background(), "pgrep -x "+name); err != nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("%s: %s still runs", h.Name, name)
+}
+
+func atoi(b []byte) int {
+	n, _ := strconv.Atoi(string(b))
+	return n
+}
+
+func randomBytes(t testing.TB, n int) []byte {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestKillDuringDistributeThenRerun stops the installer in the middle of
+// copying a 50 MB file (as a kill would: the context ends, nothing is
+// cleaned up), then runs it again: it completes, the files already copied
+// are not copied again, the half-copied one goes on from its .part, and
+// kubeadm init and join run once.
+func TestKillDuringDistributeThenRerun(t *testing.T) {
+	s := newSiteWith(t, 2, testPayloadWith(t, payloadSpec{files: map[string][]byte{bigPath: randomBytes(t, 50<<20)}}))
+	c := s.cluster(`apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata: {name: resume}
+spec:
+  ssh: {passwd: sealpack}
+  hosts:
+  - ips: [{{0}}]
+    roles: [master]
+  - ips: [{{1}}]
+    roles: [node]
+`)
+	// Bytes of the files before the big one, which every host gets first.
+	var before int64
+	for _, f := range s.p.Index().Files {
+		if f.Path < bigPath && (strings.HasPrefix(f.Path, "bin/") || strings.HasPrefix(f.Path, "etc/")) {
+			before += f.Size
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	opts := s.opts()
+	sink := opts.Sink
+	var once sync.Once
+	opts.Sink = func(e event.Event) {
+		sink(e)
+		// 10 MB into the big file on any host: stop.
+		if e.Type == event.Progress && e.Done > before+10<<20 {
+			once.Do(cancel)
+		}
+	}
+	err := deployer.Apply(ctx, c, opts)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "distribute") {
+		t.Fatalf("err = %v, want distribute stopped by the cancel", err)
+	}
+	// The hosts' SFTP servers write what they had received before the
+	// connection went away: wait until they are gone.
+	for _, h := range s.w.Hosts {
+		waitGone(t, h, "sftp-server")
+	}
+	// What the stop left behind, host by host: files in place, .part files.
+	inPlace := make([]int, len(s.w.Hosts))
+	parts := make([]map[string]int64, len(s.w.Hosts))
+	for i, h := range s.w.Hosts {
+		out, err := h.Exec(context.Background(), "cd "+deployer.RootfsDir+" && sha256sum $(find . -type f ! -name '*.part') 2>/dev/null; find . -name '*.part' -printf 'part %P %s\\n'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts[i] = map[string]int64{}
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			f := strings.Fields(line)
+			switch {
+			case len(f) == 3 && f[0] == "part":
+				parts[i][strings.TrimSuffix(f[1], ".part")], _ = strconv.ParseInt(f[2], 10, 64)
+			case len(f) == 2:
+				if pf, ok := s.p.File(strings.TrimPrefix(f[1], "./")); ok && pf.Digest == "sha256:"+f[0] {
+					inPlace[i]++
+				}
+			}
+		}
+		t.Logf("host %d after the stop: %d files in place, partial copies %v", i, inPlace[i], parts[i])
+	}
+	if len(parts[0])+len(parts[1]) == 0 {
+		t.Fatal("the stop left no partial copy on any host: the test proves nothing")
+	}
+	if s.count(0, "kubeadm", "init") != 0 {
+		t.Fatal("kubeadm init ran although distribute was stopped")
+	}
+
+	s.resetEvents()
+	if err := deployer.Apply(context.Background(), c, s.opts()); err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	s.keep()
+	if s.count(0, "kubeadm", "init") != 1 || s.count(1, "kubeadm", "join") != 1 {
+		t.Errorf("init ran %d times, join %d times; want 1 and 1", s.count(0, "kubeadm", "init"), s.count(1, "kubeadm", "join"))
+	}
+	copiedRE := regexp.MustCompile(`(\d+) of (\d+) files copied`)
+	big, _ := s.p.File(bigPath)
+	for i, h := range s.w.Hosts {
+		log, _ := os.ReadFile(filepath.Join(s.dir, ".sealpack", "logs", h.IP+".log"))
+		for p, size := range parts[i] {
+			if dupContent(s, p) || size == 0 {
+				continue // copied from its twin on the host, or nothing to resume
+			}
+			m := regexp.MustCompile(regexp.QuoteMeta(p) + `: resumed an interrupted copy at byte (\d+) of`).FindSubmatch(log)
+			if m == nil {
+				t.Errorf("host %d: the copy of %s did not resume from its .part of %d bytes", i, p, size)
+			} else if at, _ := strconv.ParseInt(string(m[1]), 10, 64); at != size {
+				t.Errorf("host %d: %s resumed at byte %d, the .part had %d", i, p, at, size)
+			}
+		}
+		// The re-run copied exactly the files that were not in place.
+		ms := copiedRE.FindAllSubmatch(log, -1)
+		if len(ms) == 0 {
+			t.Errorf("host %d: no record of the files copied", i)
+		} else if last := ms[len(ms)-1]; string(last[1]) != strconv.Itoa(atoi(last[2])-inPlace[i]) {
+			t.Errorf("host %d: the re-run copied %s of %s files, but %d were in place", i, last[1], last[2], inPlace[i])
+		}
+		// What crossed the network in the re-run, as the host's sshd
+		// counted it: the bytes missing, not the whole files again.
+		var need int64
+		seen := map[string]bool{}
+		for _, f := range s.p.Index().Files {
+			inHost := i == 0 || strings.HasPrefix(f.Path, "bin/") || strings.HasPrefix(f.Path, "etc/") || strings.HasPrefix(f.Path, "scripts/")
+			if f.Type == "file" && inHost && !seen[f.Digest] {
+				seen[f.Digest] = true
+				need += f.Size
+			}
+		}
+		for p, size := range parts[i] {
+			if !dupContent(s, p) {
+				need -= size
+			}
+		}
+		if got := lastReceived(t, h); got < need || got > need+4<<20 {
+			t.Errorf("host %d: received %d bytes in the re-run, %d were missing", i, got, need)
+		} else {
+			t.Logf("host %d: received %d bytes in the re-run, %d were missing", i, got, need)
+		}
+		out, err := h.Exec(context.Background(), "sha256sum < "+deployer.RootfsDir+"/"+bigPath+"; ls "+deployer.RootfsDir+"/etc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Fields(string(out)); len(got) == 0 || "sha256:"+got[0] != big.Digest {
+			t.Errorf("host %d: %s has sha256 %v, want %s", i, bigPath, got, big.Digest)
+		}
+		if strings.Contains(string(out), ".part") {
+			t.Errorf("host %d: a .part file was left: %s", i, out)
+		}
+	}
+}
+
+// TestJoinRetriedAfterHalfDoneAttempt: a kubeadm join that failed half-way
+// (the kubelet never came up: kubeadm wrote its files and gave up) leaves
+// the node in a state that a second kubeadm join refuses; the re-run cleans
+// it with kubeadm reset first and joins.
+func TestJoinRetriedAfterHalfDoneAttempt(t *testing.T) {
+	s := newSite(t, 2)
+	ctx := context.Background()
+	node := s.w.Hosts[1]
+	// The node's kubelet cannot start (a bad setting), and kubeadm
+	// waits for it 2 seconds.
+	if _, err := node.Exec(ctx, "mkdir -p /etc/fakek8s && printf 'FAKEK8S_HEARTBEAT=bogus\\nFAKEK8S_WAIT_TIMEOUT=2s\\n' > /etc/fakek8s/env"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.cluster("apiVersion: sealer.cloud/v2\nkind: Cluster\nmetadata: {name: e2e}\nspec:\n  ssh: {passwd: sealpack}\n  hosts:\n  - ips: [{{0}}]\n    roles: [master]\n  - ips: [{{1}}]\n    roles: [node]\n")
+	err := deployer.Apply(ctx, c, s.opts())
+	if err == nil || !strings.Contains(err.Error(), "join-nodes") || !strings.Contains(err.Error(), node.IP) {
+		t.Fatalf("err = %v, want the join of %s to fail", err, node.IP)
+	}
+	t.Logf("first run failed as expected: %v", err)
+	if _, err := node.Exec(ctx, "rm /etc/fakek8s/env"); err != nil {
+		t.Fatal(err)
+	}
+	err = deployer.Apply(ctx, c, s.opts())
+	s.keep()
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	var lines []string
+	for _, call := range s.allCalls(1) {
+		if call.Command == "kubeadm" {
+			lines = append(lines, call.Line())
+		}
+	}
+	want := []string{"kubeadm join --config /var/lib/sealpack/kubeadm-join.yaml", "kubeadm reset -f", "kubeadm join --config /var/lib/sealpack/kubeadm-join.yaml"}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("kubeadm on the node ran:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+	if n := s.nodes(0); len(n) != 2 {
+		t.Errorf("the cluster has %d nodes, want 2", len(n))
+	}
+}
