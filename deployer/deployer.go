@@ -76,6 +76,9 @@ type Remote interface {
 	Download(ctx context.Context, path string) ([]byte, error)
 	// LocalIP is the jump host's address on the route to this host.
 	LocalIP() string
+	// Forward listens on remoteAddr on the host and carries connections
+	// to localAddr on the jump host (ssh -R); it ends with ctx.
+	Forward(ctx context.Context, remoteAddr, localAddr string) (string, error)
 	Close() error
 }
 
@@ -92,9 +95,14 @@ type run struct {
 	red     *redactor
 	clock   *remoteClock
 
-	mu    sync.Mutex
-	conns map[string]Remote
-	facts map[string]*hostFacts
+	// life ends with the run: registry forwards live that long.
+	life context.Context
+	end  context.CancelFunc
+
+	mu         sync.Mutex
+	conns      map[string]Remote
+	registries map[string]string // registry address by host, once opened
+	facts      map[string]*hostFacts
 	// certKey is the control-plane certificate key, kept in memory only.
 	certKey string
 }
@@ -174,7 +182,8 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 	}
 	red := newRedactor(secretsOf(c)...)
 	r := &run{opts: opts, cluster: c, hosts: hosts, master0: m0.IP, state: st, red: red,
-		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock()}
+		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock(), registries: map[string]string{}}
+	r.life, r.end = context.WithCancel(context.Background())
 	for _, h := range hosts {
 		r.targets = append(r.targets, h.IP)
 	}
@@ -190,6 +199,7 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 }
 
 func (r *run) close() {
+	r.end()
 	r.mu.Lock()
 	for _, c := range r.conns {
 		c.Close()

@@ -126,7 +126,7 @@ spec:
 	common := func(role string, i int) []string {
 		return []string{
 			"SEALPACK_CLUSTER=labelled", "SEALPACK_MASTER0=" + ip(0), "SEALPACK_MASTERS=" + ip(0),
-			"SEALPACK_NODES=" + ip(1) + "," + ip(2), "SEALPACK_REGISTRY=" + s.w.JumpIP + ":5000",
+			"SEALPACK_NODES=" + ip(1) + "," + ip(2), "SEALPACK_REGISTRY=127.0.0.1:5000", // forwarded over SSH
 			"SEALPACK_ROLE=" + role, "SEALPACK_ROOTFS=" + deployer.RootfsDir,
 			"GREETING=hello world", "IMAGE_ONLY=from the Kubefile",
 		}

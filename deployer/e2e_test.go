@@ -51,9 +51,10 @@ func testPayload(t testing.TB) *payload.Reader {
 // payloadSpec changes the test payload: more rootfs files (replacing those
 // of the same path), other CMD lines (when not nil), the Kubefile's ENV.
 type payloadSpec struct {
-	files map[string][]byte
-	cmds  []string
-	env   []string
+	files  map[string][]byte
+	cmds   []string
+	env    []string
+	images []payload.Image // what the index says is carried
 }
 
 func testPayloadWith(t testing.TB, spec payloadSpec) *payload.Reader {
@@ -121,7 +122,7 @@ spec:
 		t.Fatal(err)
 	}
 	meta := payload.Meta{Platform: "linux/amd64", Labels: map[string]string{payload.LabelTitle: "e2e"},
-		Cmds: cmds, Env: spec.env}
+		Cmds: cmds, Env: spec.env, Images: spec.images}
 	for i, p := range paths {
 		mode := os.FileMode(0o644)
 		if strings.HasPrefix(p, "bin/") || strings.HasPrefix(p, "scripts/") {

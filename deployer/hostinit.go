@@ -42,7 +42,10 @@ func (h hostInit) Plan(r *run) []string {
 func (h hostInit) Run(ctx context.Context, r *run) error {
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
-			script := "set -e\n" + mirrorScript(r.opts.Payload, r.registryAddr(ip))
+			script := "set -e\n"
+			if addr := r.openRegistry(ip); addr != "" {
+				script += mirrorScript(r.opts.Payload, addr)
+			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
 			}
@@ -89,13 +92,47 @@ func mirrorScript(p *payload.Reader, registry string) string {
 	return b.String()
 }
 
-// registryAddr is the registry address host ip pulls from.
+// registryAddr is the registry address host ip pulls from (once
+// openRegistry ran for it; before, where it will be).
 func (r *run) registryAddr(ip string) string {
-	local := "127.0.0.1"
-	if c := r.conn(ip); c != nil {
-		local = c.LocalIP()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if a, ok := r.registries[ip]; ok {
+		return a
 	}
-	return fmt.Sprintf("%s:%d", local, r.opts.RegistryPort)
+	return fmt.Sprintf("127.0.0.1:%d", r.opts.RegistryPort)
+}
+
+// openRegistry gives host ip a way to the installer's registry: a port on
+// the host's own loopback, forwarded through its SSH connection, so that
+// hosts behind a bastion or a firewall pull too; else (forwarding refused
+// by sshd) the jump host's address on the route to the host. The forward
+// lives as long as the run.
+func (r *run) openRegistry(ip string) string {
+	if r.opts.RegistryPort == 0 {
+		return ""
+	}
+	r.mu.Lock()
+	a, ok := r.registries[ip]
+	r.mu.Unlock()
+	if ok {
+		return a
+	}
+	c := r.conn(ip)
+	local := fmt.Sprintf("127.0.0.1:%d", r.opts.RegistryPort)
+	addr, err := c.Forward(r.life, local, local)
+	if err != nil {
+		// The port may be taken on the host: any free one will do.
+		addr, err = c.Forward(r.life, "127.0.0.1:0", local)
+	}
+	if err != nil {
+		addr = fmt.Sprintf("%s:%d", c.LocalIP(), r.opts.RegistryPort)
+		r.logs.Printf(event.Registry, ip, "no forward through SSH (%v): the host pulls from %s directly", err, addr)
+	}
+	r.mu.Lock()
+	r.registries[ip] = addr
+	r.mu.Unlock()
+	return addr
 }
 
 // env is the environment of every script and CMD on host ip.

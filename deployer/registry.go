@@ -34,7 +34,7 @@ func (registry) Run(ctx context.Context, r *run) error {
 	}
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		r.emit(event.Event{Type: event.HostStart, Phase: event.Registry, Host: ip})
-		addr := r.registryAddr(ip)
+		addr := r.openRegistry(ip)
 		host, port, _ := strings.Cut(addr, ":")
 		// Whatever client the host has: curl, wget, or bash's /dev/tcp.
 		script := fmt.Sprintf(`if command -v curl >/dev/null 2>&1; then curl -fsS -o /dev/null http://%[1]s/v2/
@@ -42,7 +42,7 @@ elif command -v wget >/dev/null 2>&1; then wget -q -O /dev/null http://%[1]s/v2/
 elif command -v bash >/dev/null 2>&1; then bash -c 'exec 3<>/dev/tcp/%[2]s/%[3]s'
 else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, port)
 		if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
-			err = fmt.Errorf("cannot reach the image registry at %s (a firewall between the host and the jump host?): %w", addr, err)
+			err = fmt.Errorf("cannot reach the image registry at %s: %w", addr, err)
 			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 			return err
 		}

@@ -159,6 +159,10 @@ func (s *sshRemote) LocalIP() string {
 	return host
 }
 
+func (s *sshRemote) Forward(ctx context.Context, remoteAddr, localAddr string) (string, error) {
+	return s.c.ForwardRemote(ctx, remoteAddr, localAddr)
+}
+
 func (s *sshRemote) Close() error { return s.c.Close() }
 
 type countingReader struct {
