@@ -1,5 +1,30 @@
 #!/usr/bin/env bash
-# Prints sealpack's figures beside their references, measured in one run.
+# make bench: every performance figure of the issues, each beside its
+# reference measured in the same run. The machines are noisy: read ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+section() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+bench() { # package, benchmark regexp, extra args
+	go test -run '^$' -bench "$2" -benchtime "${3:-1x}" -timeout 20m "$1" 2>&1 |
+		grep -E '^(Benchmark|    |ok|FAIL|--- )' || true
+}
+
+section "build, size, verify, extract, inspect vs tar|zstd -T0 -3, sha256sum, zstd -d|tar -x (issue 2)"
 go run ./internal/benchtool -sealpack bin/sealpack "$@"
+
+section "image pulls: 8 images from a loopback registry vs skopeo copy + tar|zstd (issue 3)"
+bench ./packer/pull BenchmarkStore
+section "embedded registry: ready time, blob download vs cat (issue 3)"
+bench ./registry 'BenchmarkReady|BenchmarkBlobDownload'
+section "image discovery over the corpus (issue 3)"
+bench ./packer/discover BenchmarkFindCorpus 20x
+
+if [ "$(id -u)" = 0 ]; then
+	section "distribute 200 MB to 3 hosts vs scp; install overhead of 10 hosts (issue 4)"
+	bench ./deployer 'BenchmarkDistributeVsScp|BenchmarkInstallOverhead' 3x
+else
+	echo "(install figures need root: test hosts are network namespaces)"
+fi
+
+section "wizard frame times with 50 hosts (issue 5)"
+bench ./tui 'BenchmarkPreflightView50|BenchmarkInstallView50' 200x
