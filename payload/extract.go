@@ -8,7 +8,6 @@ import (
 	"runtime"
 	"sort"
 	"sync"
-	"sync/atomic"
 )
 
 // Extract writes the rootfs into dir (created if missing), restoring modes.
@@ -74,19 +73,119 @@ func (r *Reader) Extract(ctx context.Context, dir string, progress func(n int64)
 	return nil
 }
 
-type openFile struct {
+// outFile is a file being extracted: opened by the first segment written to
+// it, closed after the last, so only files in progress hold descriptors.
+type outFile struct {
+	path    string
+	mode    os.FileMode
+	mu      sync.Mutex
 	f       *os.File
-	pending atomic.Int32
+	pending int // segments not yet written
+	err     error
+}
+
+// segment is the part of a chunk's uncompressed bytes that goes to one file.
+type segment struct {
+	of     *outFile
+	at     int64 // offset in the file
+	lo, hi int64 // bytes of the chunk
+}
+
+// chunkTask is one stored chunk and every file segment it holds.
+type chunkTask struct {
+	c    Chunk
+	segs []segment
+}
+
+// create opens f for writing, replacing what is at its path: a link left by
+// an earlier extract must not be written through.
+func (f *outFile) create(root *os.Root) (*os.File, error) {
+	root.Remove(f.path)
+	fh, err := root.OpenFile(f.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := fh.Chmod(f.mode.Perm()); err != nil {
+		fh.Close()
+		return nil, err
+	}
+	return fh, nil
+}
+
+// write writes one segment, opening the file first if needed and closing it
+// after its last segment.
+func (f *outFile) write(root *os.Root, b []byte, at int64) error {
+	f.mu.Lock()
+	if f.f == nil && f.err == nil {
+		f.f, f.err = f.create(root)
+	}
+	fh, err := f.f, f.err
+	f.mu.Unlock()
+	if err == nil {
+		_, err = fh.WriteAt(b, at)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending--; f.pending == 0 && f.f != nil {
+		if cerr := f.f.Close(); err == nil {
+			err = cerr
+		}
+		f.f = nil
+	}
+	return err
+}
+
+// plan lists the stored chunks that files need, in data order, each with the
+// segments it holds, so every chunk is decoded once however many files share
+// it. Files without content are created here.
+func (r *Reader) plan(root *os.Root, files []File) ([]*chunkTask, error) {
+	tasks := map[Chunk]*chunkTask{}
+	for _, f := range files {
+		if f.Type != TypeFile {
+			continue
+		}
+		b := r.blobs[f.Digest]
+		of := &outFile{path: f.Path, mode: f.Mode}
+		for i, c := range b.Chunks {
+			lo, hi := b.span(i)
+			if lo >= hi {
+				continue
+			}
+			key := cacheKey(c)
+			t := tasks[key]
+			if t == nil {
+				t = &chunkTask{c: key}
+				tasks[key] = t
+			}
+			t.segs = append(t.segs, segment{of: of, at: c.Logical + lo - b.Skip, lo: lo, hi: hi})
+			of.pending++
+		}
+		if of.pending == 0 {
+			fh, err := of.create(root)
+			if err == nil {
+				err = fh.Close()
+			}
+			if err != nil {
+				return nil, fmt.Errorf("extract %s: %w", f.Path, err)
+			}
+		}
+	}
+	list := make([]*chunkTask, 0, len(tasks))
+	for _, t := range tasks {
+		list = append(list, t)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].c.Offset < list[j].c.Offset })
+	return list, nil
 }
 
 func (r *Reader) extractFiles(parent context.Context, root *os.Root, files []File, progress func(int64)) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	type task struct {
-		of *openFile
-		c  Chunk
+	list, err := r.plan(root, files)
+	if err != nil {
+		return err
 	}
-	tasks := make(chan task, 64)
+	tasks := make(chan *chunkTask)
 	var (
 		once     sync.Once
 		firstErr error
@@ -94,64 +193,70 @@ func (r *Reader) extractFiles(parent context.Context, root *os.Root, files []Fil
 	fail := func(err error) {
 		once.Do(func() { firstErr = err; cancel() })
 	}
-	finish := func(of *openFile) {
-		if of.pending.Add(-1) == 0 {
-			if err := of.f.Close(); err != nil {
-				fail(err)
-			}
-		}
-	}
 	var wg sync.WaitGroup
-	for range runtime.GOMAXPROCS(0) {
+	// Twice the cores: creating and writing files blocks in the kernel,
+	// and another worker can decode meanwhile.
+	for range 2 * runtime.GOMAXPROCS(0) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var stored, out []byte
 			for t := range tasks {
-				if ctx.Err() == nil {
-					data, err := r.chunk(t.c)
-					if err == nil {
-						_, err = t.of.f.WriteAt(data, t.c.Logical)
-					}
-					if err != nil {
-						fail(fmt.Errorf("extract %s: %w", t.of.f.Name(), err))
-					}
-					progress(int64(len(data)))
+				data, err := r.chunkInto(t.c, &stored, &out)
+				if err != nil {
+					fail(fmt.Errorf("extract %s: %w", t.segs[0].of.path, err))
 				}
-				finish(t.of)
+				for _, s := range t.segs {
+					if err != nil || ctx.Err() != nil {
+						s.of.abandon()
+						continue
+					}
+					if werr := s.of.write(root, data[s.lo:s.hi], s.at); werr != nil {
+						fail(fmt.Errorf("extract %s: %w", s.of.path, werr))
+					}
+					progress(s.hi - s.lo)
+				}
 			}
 		}()
 	}
-	func() {
-		defer close(tasks)
-		for _, f := range files {
-			if f.Type != TypeFile || ctx.Err() != nil {
-				continue
-			}
-			b := r.blobs[f.Digest]
-			root.Remove(f.Path) // a link left by an earlier extract must not be written through
-			fh, err := root.OpenFile(f.Path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-			if err == nil {
-				err = fh.Chmod(f.Mode.Perm())
-			}
-			if err != nil {
-				fail(fmt.Errorf("extract %s: %w", f.Path, err))
-				return
-			}
-			of := &openFile{f: fh}
-			of.pending.Store(int32(len(b.Chunks)) + 1)
-			for _, c := range b.Chunks {
-				select {
-				case tasks <- task{of: of, c: c}:
-				case <-ctx.Done():
-					of.pending.Add(-1)
-				}
-			}
-			finish(of)
+	for _, t := range list {
+		select {
+		case tasks <- t:
+			continue
+		case <-ctx.Done():
 		}
-	}()
+		break
+	}
+	close(tasks)
 	wg.Wait()
+	// Files whose chunks were never handed out (cancelled) are closed here.
+	for _, t := range list {
+		for _, s := range t.segs {
+			s.of.closeAll()
+		}
+	}
 	if firstErr != nil {
 		return firstErr
 	}
 	return parent.Err()
+}
+
+// abandon counts a segment that will not be written.
+func (f *outFile) abandon() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.pending--; f.pending == 0 && f.f != nil {
+		f.f.Close()
+		f.f = nil
+	}
+}
+
+// closeAll closes f whatever remains to be written (after a failure).
+func (f *outFile) closeAll() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.f != nil {
+		f.f.Close()
+		f.f = nil
+	}
 }

@@ -3,10 +3,13 @@
 package payload
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"path"
+	"sort"
 	"strings"
 )
 
@@ -50,22 +53,42 @@ type File struct {
 	Target string      `json:"target,omitempty"` // symlink target
 }
 
-// Chunk is one independently stored piece of a blob.
+// Chunk is one independently stored piece of the data area. Small blobs share
+// chunks (solid packing), so several blobs may list the same chunk.
 type Chunk struct {
 	Offset  int64  `json:"o"`           // data offset of the stored bytes
 	Stored  int64  `json:"s"`           // stored (possibly compressed) length
 	Size    int64  `json:"u"`           // uncompressed length
 	Zstd    bool   `json:"z,omitempty"` // a zstd frame; else raw bytes
 	SHA256  string `json:"h"`           // hex sha256 of the stored bytes
-	Logical int64  `json:"-"`           // offset of this chunk inside the blob, filled on load
+	Logical int64  `json:"-"`           // offset of this chunk in the blob's run of chunks (Skip not subtracted), filled on load
 }
 
 // Blob is a content-addressed entry, stored once whatever number of files or
-// images refer to it.
+// images refer to it. Its content is bytes [Skip, Skip+Size) of the
+// uncompressed chunks laid end to end; Skip is 0 unless the blob was packed
+// into chunks it shares with other blobs.
 type Blob struct {
 	Digest string  `json:"digest"` // "sha256:<hex>" of the uncompressed content
 	Size   int64   `json:"size"`
+	Skip   int64   `json:"k,omitempty"` // offset of the content in the first chunk's uncompressed bytes
 	Chunks []Chunk `json:"chunks"`
+}
+
+// span returns which bytes of chunk i belong to the blob: [lo, hi) of its
+// uncompressed data.
+func (b *Blob) span(i int) (lo, hi int64) {
+	c := &b.Chunks[i]
+	lo = max(0, b.Skip-c.Logical)
+	hi = min(c.Size, b.Skip+b.Size-c.Logical)
+	return lo, hi
+}
+
+// whole reports whether chunk i holds only bytes of b, so decoding it serves
+// no other blob.
+func (b *Blob) whole(i int) bool {
+	lo, hi := b.span(i)
+	return lo == 0 && hi == b.Chunks[i].Size
 }
 
 // Raw reports whether every chunk of b is stored uncompressed and back to
@@ -123,8 +146,8 @@ type Meta struct {
 // validate checks the internal consistency of an index read from disk, so a
 // crafted or corrupt index cannot make the Reader index out of range.
 func (x *Index) validate() error {
-	if x.Version != Version {
-		return fmt.Errorf("payload: format version %d, this build reads %d", x.Version, Version)
+	if x.Version < 1 || x.Version > Version {
+		return fmt.Errorf("payload: format version %d, this build reads 1 to %d", x.Version, Version)
 	}
 	if x.DataSize < 0 || x.StubSize < 0 {
 		return &FormatError{Msg: "negative size in index"}
@@ -154,8 +177,8 @@ func (x *Index) validate() error {
 			c.Logical = logical
 			logical += c.Size
 		}
-		if logical != b.Size {
-			return &FormatError{Msg: fmt.Sprintf("blob %s: chunks hold %d bytes, size says %d", b.Digest, logical, b.Size)}
+		if err := b.checkSpan(logical); err != nil {
+			return err
 		}
 	}
 	for _, f := range x.Files {
@@ -179,6 +202,67 @@ func (x *Index) validate() error {
 	return nil
 }
 
+// checkSpan checks that [Skip, Skip+Size) lies in the chunks' total bytes
+// and that the blob lists exactly the chunks its content touches.
+func (b *Blob) checkSpan(total int64) error {
+	bad := func(msg string) error { return &FormatError{Msg: fmt.Sprintf("blob %s: %s", b.Digest, msg)} }
+	if b.Size < 0 || b.Skip < 0 {
+		return bad("negative size or skip")
+	}
+	if b.Skip > total || b.Size > total-b.Skip {
+		return bad(fmt.Sprintf("bytes %d+%d lie past the %d bytes of its chunks", b.Skip, b.Size, total))
+	}
+	if len(b.Chunks) == 0 {
+		return nil
+	}
+	if b.Size == 0 {
+		// An empty blob needs no chunk; format version 1 wrote one empty chunk.
+		if b.Skip != 0 || len(b.Chunks) > 1 || b.Chunks[0].Size != 0 {
+			return bad("empty blob lists chunks")
+		}
+		return nil
+	}
+	if b.Skip >= b.Chunks[0].Size {
+		return bad("skip passes its first chunk")
+	}
+	if b.Skip+b.Size <= b.Chunks[len(b.Chunks)-1].Logical {
+		return bad("ends before its last chunk")
+	}
+	return nil
+}
+
+// storedChunks returns every distinct chunk of the index (a chunk shared by
+// several blobs once), in data order.
+func (x *Index) storedChunks() []Chunk {
+	seen := map[Chunk]bool{}
+	var out []Chunk
+	for _, b := range x.Blobs {
+		for _, c := range b.Chunks {
+			c.Logical = 0
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	// Stable: an empty chunk (version 1) shares its offset with the next
+	// one, and keeps its place in index order, as version 1's set id had it.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Offset < out[j].Offset })
+	return out
+}
+
+// setID ties split parts to an index: sha256 over the hash of every distinct
+// stored chunk, in data order.
+func (x *Index) setID() [32]byte {
+	h := sha256.New()
+	for _, c := range x.storedChunks() {
+		io.WriteString(h, c.SHA256)
+	}
+	var id [32]byte
+	copy(id[:], h.Sum(nil))
+	return id
+}
+
 // ValidPath reports whether p is a clean, relative, slash-separated path that
 // stays inside the directory it is joined to.
 func ValidPath(p string) error {
@@ -194,8 +278,8 @@ func validDigest(d string) bool {
 	if !ok || len(hex) != 64 {
 		return false
 	}
-	for _, c := range hex {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+	for i := range len(hex) {
+		if c := hex[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
 			return false
 		}
 	}

@@ -18,8 +18,13 @@ import (
 // the reader allocate without limit.
 const maxIndexSize = 1 << 30
 
-// decoder is shared: DecodeAll is safe for concurrent use.
-var decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxIndexSize))
+// The decoders are shared: DecodeAll is safe for concurrent use. Chunks get
+// their own, bounded by MaxChunkSize, so a crafted frame cannot make a reader
+// allocate more than a chunk may hold.
+var (
+	decoder, _      = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxIndexSize))
+	chunkDecoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(MaxChunkSize))
+)
 
 // Reader reads a payload through an io.ReaderAt; only the trailer and the
 // index are read when it is opened.
@@ -31,6 +36,10 @@ type Reader struct {
 	blobs   map[string]*Blob
 	files   map[string]*File
 	closers []io.Closer
+	cache   chunkCache
+
+	ownersOnce sync.Once
+	owners     map[int64]string // data offset of a chunk -> a file it holds
 }
 
 // PartOpener opens split part suffix (".001") of an installer.
@@ -132,14 +141,7 @@ func newReader(ra io.ReaderAt, size int64, parts PartOpener) (*Reader, error) {
 }
 
 func (r *Reader) openParts(open PartOpener) (io.ReaderAt, error) {
-	var set [32]byte
-	h := sha256.New()
-	for _, b := range r.index.Blobs {
-		for _, c := range b.Chunks {
-			io.WriteString(h, c.SHA256)
-		}
-	}
-	copy(set[:], h.Sum(nil))
+	set := r.index.setID()
 	m := &multiReaderAt{}
 	for i, p := range r.index.Parts {
 		ra, size, c, err := open(p.Suffix)
@@ -213,7 +215,7 @@ func (r *Reader) Section(d string) (*io.SectionReader, bool) {
 	}
 	var off int64
 	if len(b.Chunks) > 0 {
-		off = b.Chunks[0].Offset
+		off = b.Chunks[0].Offset + b.Skip
 	}
 	return io.NewSectionReader(r.data, off, b.Size), true
 }
@@ -238,18 +240,52 @@ func (r *Reader) readChunk(c Chunk, buf []byte) error {
 
 // chunk returns the uncompressed, verified bytes of c.
 func (r *Reader) chunk(c Chunk) ([]byte, error) {
-	buf := make([]byte, c.Stored)
+	var stored, out []byte
+	return r.chunkInto(c, &stored, &out)
+}
+
+// chunkInto is chunk with scratch buffers that it grows as needed and the
+// caller reuses; the bytes returned alias one of them.
+func (r *Reader) chunkInto(c Chunk, stored, out *[]byte) ([]byte, error) {
+	if int64(cap(*stored)) < c.Stored {
+		*stored = make([]byte, c.Stored)
+	}
+	buf := (*stored)[:c.Stored]
 	if err := r.readChunk(c, buf); err != nil {
 		return nil, err
 	}
 	if !c.Zstd {
 		return buf, nil
 	}
-	out, err := decoder.DecodeAll(buf, make([]byte, 0, c.Size))
-	if err != nil || int64(len(out)) != c.Size {
+	if int64(cap(*out)) < c.Size {
+		*out = make([]byte, 0, c.Size)
+	}
+	data, err := chunkDecoder.DecodeAll(buf, (*out)[:0])
+	if err != nil || int64(len(data)) != c.Size {
 		return nil, &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("chunk does not decompress to %d bytes: %v", c.Size, err)}
 	}
-	return out, nil
+	*out = data[:0]
+	return data, nil
+}
+
+// part returns the bytes of chunk i that belong to blob b, verified. A chunk
+// shared with other blobs goes through the cache.
+func (r *Reader) part(b *Blob, i int) ([]byte, error) {
+	c := b.Chunks[i]
+	if b.whole(i) {
+		return r.chunk(c)
+	}
+	key := cacheKey(c)
+	data := r.cache.get(key)
+	if data == nil {
+		var err error
+		if data, err = r.chunk(c); err != nil {
+			return nil, err
+		}
+		r.cache.add(key, data)
+	}
+	lo, hi := b.span(i)
+	return data[lo:hi], nil
 }
 
 // Open returns the content of blob d as a stream. Reading it to EOF verifies
@@ -298,7 +334,7 @@ func (s *blobStream) Read(p []byte) (int, error) {
 			}
 			break
 		}
-		data, err := s.r.chunk(s.b.Chunks[s.i])
+		data, err := s.r.part(s.b, s.i)
 		if err != nil {
 			s.err = fmt.Errorf("blob %s: %w", s.b.Digest, err)
 			break
@@ -351,14 +387,19 @@ func (a *BlobReaderAt) ReadAt(p []byte, off int64) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		c := copy(p[n:], data[off-a.b.Chunks[i].Logical:])
+		// data starts at this blob offset: the chunk's place, less the skip
+		// (only the first chunk begins inside the content).
+		start := max(0, a.b.Chunks[i].Logical-a.b.Skip)
+		c := copy(p[n:], data[off-start:])
 		n += c
 		off += int64(c)
 	}
 	return n, nil
 }
 
+// find returns the chunk that holds blob offset off.
 func (a *BlobReaderAt) find(off int64) int {
+	off += a.b.Skip
 	lo, hi := 0, len(a.b.Chunks)-1
 	for lo < hi {
 		mid := (lo + hi + 1) / 2
@@ -377,7 +418,7 @@ func (a *BlobReaderAt) load(i int) ([]byte, error) {
 	if a.last == i {
 		return a.buf, nil
 	}
-	data, err := a.r.chunk(a.b.Chunks[i])
+	data, err := a.r.part(a.b, i)
 	if err != nil {
 		return nil, fmt.Errorf("blob %s: %w", a.b.Digest, err)
 	}

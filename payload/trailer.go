@@ -6,8 +6,9 @@ import (
 	"hash/crc32"
 )
 
-// Version is the payload format version this package writes and reads.
-const Version = 1
+// Version is the payload format version this package writes. It reads every
+// version from 1 (which had no shared chunks) up to this one.
+const Version = 2
 
 // TrailerSize is the fixed size of the trailer at the very end of an installer.
 const TrailerSize = 88
@@ -75,7 +76,7 @@ func parseTrailer(b []byte, fileSize int64) (*trailer, error) {
 		indexLen:    int64(binary.LittleEndian.Uint64(b[32:])),
 	}
 	copy(t.indexSHA[:], b[40:72])
-	if t.version != Version {
+	if t.version < 1 || t.version > Version {
 		return nil, &FormatError{Offset: at, Msg: "unsupported format version"}
 	}
 	// Unsigned fields read as negative when huge; reject both.

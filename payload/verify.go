@@ -12,7 +12,8 @@ import (
 )
 
 // Verify checks every byte of the installer: the stub against its hash and
-// every stored chunk against the index, using all cores. progress, when not
+// every stored chunk against the index, each once (chunks are shared by small
+// blobs), in data order, using all cores. progress, when not
 // nil, is called with byte counts as they are checked (from several goroutines).
 func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 	if progress == nil {
@@ -76,21 +77,9 @@ func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 		if !send(task{stub: true}) {
 			return
 		}
-		names := make(map[string]string, len(r.index.Files))
-		for _, f := range r.index.Files {
-			if _, ok := names[f.Digest]; !ok && f.Type == TypeFile {
-				names[f.Digest] = f.Path
-			}
-		}
-		for _, b := range r.index.Blobs {
-			name, ok := names[b.Digest]
-			if !ok {
-				name = b.Digest
-			}
-			for _, c := range b.Chunks {
-				if !send(task{name: name, c: c}) {
-					return
-				}
+		for _, c := range r.index.storedChunks() {
+			if !send(task{name: r.chunkOwner(c), c: c}) {
+				return
 			}
 		}
 	}()
@@ -111,12 +100,32 @@ func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 // VerifyBytes is the number of bytes Verify reads, for a progress total.
 func (r *Reader) VerifyBytes() int64 {
 	n := r.index.StubSize
-	for _, b := range r.index.Blobs {
-		for _, c := range b.Chunks {
-			n += c.Stored
-		}
+	for _, c := range r.index.storedChunks() {
+		n += c.Stored
 	}
 	return n
+}
+
+// chunkOwner names a chunk in an error: the first file (in path order) whose
+// content lies in it, else the first blob.
+func (r *Reader) chunkOwner(c Chunk) string {
+	r.ownersOnce.Do(func() {
+		r.owners = map[int64]string{}
+		// Backwards, so the first owner is the one left.
+		for i := len(r.index.Blobs) - 1; i >= 0; i-- {
+			for _, bc := range r.index.Blobs[i].Chunks {
+				r.owners[bc.Offset] = r.index.Blobs[i].Digest
+			}
+		}
+		for i := len(r.index.Files) - 1; i >= 0; i-- {
+			if f := &r.index.Files[i]; f.Type == TypeFile {
+				for _, fc := range r.blobs[f.Digest].Chunks {
+					r.owners[fc.Offset] = f.Path
+				}
+			}
+		}
+	})
+	return r.owners[c.Offset]
 }
 
 type progressWriter func(int64)

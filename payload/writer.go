@@ -13,8 +13,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -27,6 +25,11 @@ const DefaultChunkSize = 4 << 20
 // MaxChunkSize bounds chunks, so that a reader never allocates more than this
 // for one, whatever an index claims.
 const MaxChunkSize = 64 << 20
+
+// DefaultSolidSize is the size under which sources that may be compressed are
+// packed back to back into shared chunks, as a tar stream is: one zstd frame
+// per small file costs up to a third of the ratio on source code.
+const DefaultSolidSize = 256 << 10
 
 // Compression says how the Writer may store a source.
 type Compression int
@@ -43,6 +46,11 @@ type Source struct {
 	Name     string // for error messages
 	Open     func() (io.ReadCloser, error)
 	Compress Compression
+	// Digest, when set, is the "sha256:<hex>" of the content, already known
+	// and verified by the caller (a blob from a verified cache). The Writer
+	// then trusts it: it does not hash the content, and it does not even open
+	// a source whose digest is already stored.
+	Digest string
 }
 
 // Option configures a Writer.
@@ -59,7 +67,13 @@ func WithConcurrency(n int) Option { return func(w *Writer) { w.workers = max(1,
 func WithLevel(l zstd.EncoderLevel) Option { return func(w *Writer) { w.level = l } }
 
 // WithChunkSize sets the chunk size (tests use small ones).
-func WithChunkSize(n int) Option { return func(w *Writer) { w.chunkSize = min(max(1, n), MaxChunkSize) } }
+func WithChunkSize(n int) Option {
+	return func(w *Writer) { w.chunkSize = min(max(1, n), MaxChunkSize) }
+}
+
+// WithSolidSize sets the size under which Auto sources share chunks
+// (DefaultSolidSize); 0 gives every source chunks of its own.
+func WithSolidSize(n int) Option { return func(w *Writer) { w.solidSize = max(0, n) } }
 
 // Writer writes a payload after a stub. Use Create, then WriteStub, Add (any
 // number of times), and Commit or Abort.
@@ -73,11 +87,20 @@ type Writer struct {
 	workers   int
 	level     zstd.EncoderLevel
 	chunkSize int
+	solidSize int
 	enc       *zstd.Encoder
 	blobs     map[string]*Blob
 	order     []string
-	off       int64 // next data offset
+	copied    map[copiedChunk]Chunk // AddStored: chunks of other payloads already copied
+	off       int64                 // next data offset
 	done      bool
+}
+
+// copiedChunk names a chunk of another payload, so that a chunk shared by
+// several copied blobs is copied once.
+type copiedChunk struct {
+	r   *Reader
+	off int64
 }
 
 // Create starts an installer at path. It writes to a temporary file beside
@@ -88,7 +111,9 @@ func Create(path string, opts ...Option) (*Writer, error) {
 		workers:   runtime.GOMAXPROCS(0),
 		level:     zstd.SpeedDefault,
 		chunkSize: DefaultChunkSize,
+		solidSize: DefaultSolidSize,
 		blobs:     map[string]*Blob{},
+		copied:    map[copiedChunk]Chunk{},
 	}
 	for _, o := range opts {
 		o(w)
@@ -109,8 +134,9 @@ func Create(path string, opts ...Option) (*Writer, error) {
 	if w.splitSize > 0 {
 		w.sink.partData = w.splitSize - PartHeaderSize
 	}
+	// No frame checksum: the chunk's sha256 is checked before it is decoded.
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(w.level), zstd.WithEncoderConcurrency(w.workers),
-		zstd.WithEncoderCRC(true), zstd.WithZeroFrames(true))
+		zstd.WithEncoderCRC(false), zstd.WithZeroFrames(true))
 	if err != nil {
 		w.Abort()
 		return nil, err
@@ -138,20 +164,27 @@ func (w *Writer) WriteStub(r io.Reader) error {
 func (w *Writer) Has(digest string) bool { _, ok := w.blobs[digest]; return ok }
 
 // Add stores every source once per distinct content and returns their digests
-// in order. Chunks are compressed in parallel; the output is deterministic.
+// in order. Small sources that may be compressed share chunks, in the order
+// given (so similar files sit together, as in a tar stream); larger ones get
+// chunks of their own. Chunks are compressed in parallel; the output is
+// deterministic.
 func (w *Writer) Add(ctx context.Context, srcs []Source) ([]string, error) {
 	if w.done {
 		return nil, errors.New("payload: Add after Commit or Abort")
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	p := &pipeline{w: w, ctx: ctx, digests: make([]string, len(srcs))}
+	p := newPipeline(ctx, w, len(srcs))
 	return p.digests, p.run(srcs)
 }
 
 // AddStored copies a blob from another payload as it is stored there (FROM of
-// another installer), without recompressing it.
+// another installer), without recompressing it. A chunk it shares with other
+// blobs is copied whole, once, however many of them are copied.
 func (w *Writer) AddStored(ctx context.Context, r *Reader, digest string) error {
+	if w.done {
+		return errors.New("payload: AddStored after Commit or Abort")
+	}
 	if w.Has(digest) {
 		return nil
 	}
@@ -159,21 +192,26 @@ func (w *Writer) AddStored(ctx context.Context, r *Reader, digest string) error 
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNotFound, digest)
 	}
-	nb := &Blob{Digest: src.Digest, Size: src.Size}
+	nb := &Blob{Digest: src.Digest, Size: src.Size, Skip: src.Skip}
 	for _, c := range src.Chunks {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		buf := make([]byte, c.Stored)
-		if err := r.readChunk(c, buf); err != nil {
-			return fmt.Errorf("blob %s: %w", digest, err)
+		key := copiedChunk{r: r, off: c.Offset}
+		nc, ok := w.copied[key]
+		if !ok || nc.SHA256 != c.SHA256 {
+			buf := make([]byte, c.Stored)
+			if err := r.readChunk(c, buf); err != nil {
+				return fmt.Errorf("blob %s: %w", digest, err)
+			}
+			if err := w.sink.writeAt(buf, w.off); err != nil {
+				return err
+			}
+			nc = c
+			nc.Offset, nc.Logical = w.off, 0
+			w.off += c.Stored
+			w.copied[key] = nc
 		}
-		if err := w.sink.writeAt(buf, w.off); err != nil {
-			return err
-		}
-		nc := c
-		nc.Offset = w.off
-		w.off += c.Stored
 		nb.Chunks = append(nb.Chunks, nc)
 	}
 	w.blobs[digest] = nb
@@ -203,18 +241,10 @@ func (w *Writer) commit(meta Meta) error {
 		Version: Version, Platform: meta.Platform, Labels: meta.Labels, Env: meta.Env, Cmds: meta.Cmds,
 		Files: files, Images: meta.Images, StubSize: w.stubSize, StubSHA256: w.stubSHA, DataSize: w.off,
 	}
-	// The set id ties split parts to this index: a hash of every chunk's hash.
-	set := sha256.New()
 	for _, d := range w.order {
-		b := w.blobs[d]
-		idx.Blobs = append(idx.Blobs, *b)
-		for _, c := range b.Chunks {
-			io.WriteString(set, c.SHA256)
-		}
+		idx.Blobs = append(idx.Blobs, *w.blobs[d])
 	}
-	var setID [32]byte
-	copy(setID[:], set.Sum(nil))
-	parts, err := w.sink.finish(w.off, setID)
+	parts, err := w.sink.finish(w.off, idx.setID())
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
@@ -278,194 +308,6 @@ func (w *Writer) Abort() {
 	w.f.Close()
 	os.Remove(w.f.Name())
 	w.sink.removeParts()
-}
-
-// pipeline runs one Add: a producer reads and hashes sources into chunks,
-// workers compress and hash chunks, and the collector writes them in order.
-type pipeline struct {
-	w       *Writer
-	ctx     context.Context
-	digests []string
-}
-
-type job struct {
-	src    int
-	data   []byte // uncompressed, from the pool
-	first  bool
-	last   bool
-	digest string       // set on the last chunk of a source
-	skip   *atomic.Bool // the source did not compress: skip trying
-	compr  Compression
-	out    []byte // what to store
-	zstd   bool
-	sha    string
-	done   chan struct{}
-}
-
-func (p *pipeline) run(srcs []Source) error {
-	w := p.w
-	work := make(chan *job, w.workers*2)
-	order := make(chan *job, w.workers*4)
-	bufs := sync.Pool{New: func() any { return make([]byte, w.chunkSize) }}
-	errc := make(chan error, 1)
-	ctx, cancel := context.WithCancel(p.ctx)
-	defer cancel()
-
-	go func() {
-		defer close(work)
-		defer close(order)
-		if err := p.produce(ctx, srcs, work, order, &bufs); err != nil {
-			errc <- err
-			cancel()
-		}
-	}()
-	var wg sync.WaitGroup
-	for range w.workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range work {
-				p.compress(j)
-				close(j.done)
-			}
-		}()
-	}
-	err := p.collect(ctx, order, &bufs)
-	if err != nil {
-		cancel()
-	}
-	for range order { // drain so the producer can finish
-	}
-	wg.Wait()
-	select {
-	case perr := <-errc:
-		if err == nil || errors.Is(err, context.Canceled) {
-			err = perr
-		}
-	default:
-	}
-	if err == nil {
-		err = p.ctx.Err()
-	}
-	return err
-}
-
-func (p *pipeline) produce(ctx context.Context, srcs []Source, work, order chan<- *job, bufs *sync.Pool) error {
-	seen := map[string]bool{}
-	send := func(j *job) error {
-		j.done = make(chan struct{})
-		select {
-		case order <- j:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		select {
-		case work <- j:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		return nil
-	}
-	for i, s := range srcs {
-		rc, err := s.Open()
-		if err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
-		}
-		h := sha256.New()
-		skip := new(atomic.Bool)
-		var pending *job // held back one chunk so the last one carries the digest
-		first := true
-		for {
-			buf := bufs.Get().([]byte)[:p.w.chunkSize]
-			n, rerr := io.ReadFull(rc, buf)
-			if rerr != nil && rerr != io.EOF && rerr != io.ErrUnexpectedEOF {
-				rc.Close()
-				return fmt.Errorf("reading %s: %w", s.Name, rerr)
-			}
-			h.Write(buf[:n])
-			eof := rerr != nil
-			if n > 0 || pending == nil {
-				if pending != nil {
-					if err := send(pending); err != nil {
-						rc.Close()
-						return err
-					}
-				}
-				pending = &job{src: i, data: buf[:n], first: first, skip: skip, compr: s.Compress}
-				first = false
-			} else {
-				bufs.Put(buf)
-			}
-			if eof {
-				break
-			}
-		}
-		rc.Close()
-		d := "sha256:" + hex.EncodeToString(h.Sum(nil))
-		pending.last, pending.digest = true, d
-		p.digests[i] = d
-		if pending.first && (seen[d] || p.w.Has(d)) {
-			// A single-chunk duplicate is known before any of it is stored.
-			bufs.Put(pending.data[:cap(pending.data)])
-			continue
-		}
-		seen[d] = true
-		if err := send(pending); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (p *pipeline) compress(j *job) {
-	j.out = j.data
-	if j.compr == Auto && len(j.data) > 0 && !(j.skip.Load() && !j.first) {
-		z := p.w.enc.EncodeAll(j.data, make([]byte, 0, len(j.data)/2))
-		// Keep the frame only when it saves at least 1/32 of the bytes.
-		if len(z) < len(j.data)-len(j.data)/32 {
-			j.out, j.zstd = z, true
-		} else if j.first {
-			j.skip.Store(true)
-		}
-	}
-	sum := sha256.Sum256(j.out)
-	j.sha = hex.EncodeToString(sum[:])
-}
-
-func (p *pipeline) collect(ctx context.Context, order <-chan *job, bufs *sync.Pool) error {
-	w := p.w
-	var cur *Blob
-	var start int64
-	for j := range order {
-		select {
-		case <-j.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-		if cur == nil {
-			cur, start = &Blob{}, w.off
-		}
-		if err := w.sink.writeAt(j.out, w.off); err != nil {
-			return fmt.Errorf("writing payload: %w", err)
-		}
-		cur.Chunks = append(cur.Chunks, Chunk{Offset: w.off, Stored: int64(len(j.out)), Size: int64(len(j.data)), Zstd: j.zstd, SHA256: j.sha})
-		cur.Size += int64(len(j.data))
-		w.off += int64(len(j.out))
-		bufs.Put(j.data[:cap(j.data)])
-		if !j.last {
-			continue
-		}
-		cur.Digest = j.digest
-		if w.Has(j.digest) {
-			// A multi-chunk duplicate: rewind over what was just written.
-			w.off = start
-		} else {
-			w.blobs[j.digest] = cur
-			w.order = append(w.order, j.digest)
-		}
-		cur = nil
-	}
-	return nil
 }
 
 // IsCompressed guesses from a name whether content is already compressed, so

@@ -28,7 +28,6 @@ func main() {
 	}
 }
 
-
 func run(sealpack string, size, runs int) error {
 	sealpack, _ = filepath.Abs(sealpack)
 	tmp, err := os.MkdirTemp("", "sealpack-bench-")
