@@ -21,7 +21,15 @@ func main() {
 	sealpack := flag.String("sealpack", "bin/sealpack", "sealpack binary")
 	size := flag.Int("mb", 200, "size of the mixed tree in MiB")
 	runs := flag.Int("runs", 3, "runs per figure (the median counts)")
+	tree := flag.String("tree", "", "only write the mixed tree into this directory (for profiling)")
 	flag.Parse()
+	if *tree != "" {
+		if err := mixedTree(*tree, *size<<20); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*sealpack, *size<<20, *runs); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -166,7 +174,7 @@ func mixedTree(dir string, size int) error {
 				b.WriteByte(' ')
 			}
 		}
-		if err := os.WriteFile(filepath.Join(data, "text", fmt.Sprintf("doc-%04d.yaml", i)), []byte(b.String()), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(data, "text", fmt.Sprintf("doc-%04d.txt", i)), []byte(b.String()), 0o644); err != nil {
 			return err
 		}
 		n += b.Len()
