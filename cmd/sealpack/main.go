@@ -14,9 +14,14 @@ import (
 )
 
 func main() {
-	// A build streams hundreds of MB through reused buffers; the live heap
-	// stays small, so collecting less often is nearly free and saves CPU.
-	debug.SetGCPercent(400)
+	// A build streams gigabytes through reused buffers and keeps a small
+	// live heap: garbage collection (and its idle workers, which take the
+	// cores the compressors need) runs only when the heap nears a bound.
+	// GOGC or GOMEMLIMIT in the environment take precedence.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(1 << 30)
+		debug.SetGCPercent(-1)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := newRootCmd().ExecuteContext(ctx)
 	stop()

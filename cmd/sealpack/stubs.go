@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"embed"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -31,9 +29,10 @@ func openStub(platform string) (io.ReadCloser, error) {
 		}
 		return f, nil
 	}
-	b, err := fs.ReadFile(stubFS, "stubs/"+name)
+	// Opened, not read whole: the embedded bytes are read in place.
+	f, err := stubFS.Open("stubs/" + name)
 	if err != nil {
 		return nil, fmt.Errorf("this sealpack was built without the installer program for %s: build it with `make`", platform)
 	}
-	return io.NopCloser(bytes.NewReader(b)), nil
+	return f, nil
 }
