@@ -51,7 +51,10 @@ current directory) and writes one self-installing executable.
 				return fmt.Errorf("--platform: %w", err)
 			}
 			opts.Platform = platforms[0]
-			step, finish, err := images.step(cmd, platforms)
+			if opts.Output == "" {
+				opts.Output = "app-installer.run"
+			}
+			step, finish, err := images.step(cmd, platforms, opts.Output)
 			if err != nil {
 				return err
 			}

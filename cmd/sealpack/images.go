@@ -2,8 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -11,6 +9,7 @@ import (
 	"github.com/sealpack/sealpack/packer"
 	"github.com/sealpack/sealpack/packer/discover"
 	"github.com/sealpack/sealpack/packer/pull"
+	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
 )
 
@@ -25,7 +24,6 @@ type imageFlags struct {
 	kubeVersion   string
 	includeExtras bool
 	cacheDir      string
-	noCache       bool
 	jobs          int
 }
 
@@ -39,21 +37,14 @@ func (f *imageFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.ignore, "ignore-image", nil, "do not carry images matching this pattern (glob or prefix); repeatable")
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version Helm charts render for (default: the image's, else the newest known)")
 	fl.BoolVar(&f.includeExtras, "include-extra-images", false, "also carry images named only in container args, env or embedded YAML")
-	fl.StringVar(&f.cacheDir, "cache-dir", defaultCacheDir(), "blob cache shared by builds, so a rebuild pulls nothing it has")
-	fl.BoolVar(&f.noCache, "no-cache", false, "do not use or fill the blob cache")
+	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep pulled layers in this blob cache, shared by builds (one more copy on disk; a rebuild to the same output reuses the old installer's layers without it)")
 	fl.IntVar(&f.jobs, "jobs", 4, "parallel downloads")
 }
 
-func defaultCacheDir() string {
-	d, err := os.UserCacheDir()
-	if err != nil {
-		return ""
-	}
-	return filepath.Join(d, "sealpack")
-}
-
 // step builds the image step for platforms (the first is the installer's).
-func (f *imageFlags) step(cmd *cobra.Command, platforms []string) (packer.ImageStep, func(), error) {
+// The installer at output, when there is one, lends its layers: a rebuild
+// downloads none it carried.
+func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string) (packer.ImageStep, func(), error) {
 	o := packer.ImageOptions{KubeVersion: f.kubeVersion, Ignore: f.ignore, IncludeExtras: f.includeExtras}
 	for _, file := range f.imageLists {
 		refs, err := discover.ReadImageList(file)
@@ -66,9 +57,12 @@ func (f *imageFlags) step(cmd *cobra.Command, platforms []string) (packer.ImageS
 		o.DryRun = cmd.OutOrStdout()
 		return packer.NewImageStep(o), func() {}, nil
 	}
-	o.Pull = pull.Options{Platforms: platforms, Insecure: f.insecure, Jobs: f.jobs, Mirrors: map[string]string{}, Auth: map[string]authn.Basic{}}
-	if !f.noCache {
-		o.Pull.CacheDir = f.cacheDir
+	o.Pull = pull.Options{Platforms: platforms, Insecure: f.insecure, Jobs: f.jobs, Mirrors: map[string]string{}, Auth: map[string]authn.Basic{},
+		CacheDir: f.cacheDir}
+	closePrev := func() {}
+	if prev, err := payload.Open(output); err == nil {
+		o.Pull.Reuse = []*payload.Reader{prev}
+		closePrev = func() { prev.Close() }
 	}
 	for _, m := range f.mirrors {
 		reg, url, err := pull.ParseMirror(m)
@@ -84,9 +78,11 @@ func (f *imageFlags) step(cmd *cobra.Command, platforms []string) (packer.ImageS
 		}
 		o.Pull.Auth[host] = cred
 	}
-	finish := func() {}
+	finish := closePrev
 	if progress.IsTerminal(cmd.ErrOrStderr()) {
-		o.Pull.OnProgress, finish = pull.ProgressBar(cmd.ErrOrStderr(), "pulling images")
+		var bar func()
+		o.Pull.OnProgress, bar = pull.ProgressBar(cmd.ErrOrStderr(), "pulling images")
+		finish = func() { bar(); closePrev() }
 	} else {
 		o.Pull.Progress = cmd.ErrOrStderr()
 	}

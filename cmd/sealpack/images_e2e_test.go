@@ -2,16 +2,19 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -55,7 +58,7 @@ func TestInstallerServesAndPushesImages(t *testing.T) {
 	ctxDir := t.TempDir()
 	os.WriteFile(filepath.Join(ctxDir, "Kubefile"), []byte("FROM scratch\nIMAGE nginx:1.27\n"), 0o644)
 	out := filepath.Join(t.TempDir(), "app.run")
-	if _, stderr, err := sealpack(t, "build", "-q", "--no-cache", "--registry-mirror", "docker.io=http://"+hub, "-o", out, ctxDir); err != nil {
+	if _, stderr, err := sealpack(t, "build", "-q", "--registry-mirror", "docker.io=http://"+hub, "-o", out, ctxDir); err != nil {
 		t.Fatalf("build: %v\n%s", err, stderr)
 	}
 
@@ -121,5 +124,56 @@ func TestInstallerServesAndPushesImages(t *testing.T) {
 	pushed, _ := name.ParseReference(target+"/library/nginx:1.27", name.Insecure)
 	if d, err := remote.Head(pushed); err != nil || d.Digest.String() != digest {
 		t.Errorf("pushed: %v %v, want %s", d, err, digest)
+	}
+}
+
+// A rebuild to the same output downloads no layer: it copies them from the
+// installer it replaces, and the result is byte-identical.
+func TestRebuildReusesLayers(t *testing.T) {
+	dir, err := stubsOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(stubDirEnv, dir)
+	var blobGets atomic.Int64
+	reg := registry.New(registry.Logger(log.New(io.Discard, "", 0)))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/blobs/") {
+			blobGets.Add(1)
+		}
+		reg.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	img, _ := random.Image(1<<20, 3)
+	cfg, _ := img.ConfigFile()
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	img, _ = mutate.ConfigFile(img, cfg)
+	ref, _ := name.ParseReference(host + "/library/app:1")
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatal(err)
+	}
+	ctxDir := t.TempDir()
+	os.WriteFile(filepath.Join(ctxDir, "Kubefile"), []byte("FROM scratch\nIMAGE app:1\n"), 0o644)
+	out := filepath.Join(t.TempDir(), "app.run")
+	build := func() []byte {
+		blobGets.Store(0)
+		if _, stderr, err := sealpack(t, "build", "-q", "--registry-mirror", "docker.io=http://"+host, "-o", out, ctxDir); err != nil {
+			t.Fatalf("build: %v\n%s", err, stderr)
+		}
+		b, _ := os.ReadFile(out)
+		return b
+	}
+	first := build()
+	if blobGets.Load() < 3 {
+		t.Fatalf("first build fetched %d blobs, want the 3 layers at least", blobGets.Load())
+	}
+	second := build()
+	if n := blobGets.Load(); n > 1 { // the config may be fetched; no layer is
+		t.Errorf("the rebuild fetched %d blobs, want no layer", n)
+	}
+	if !bytes.Equal(first, second) {
+		t.Error("the rebuild is not byte-identical to the first build")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/sealpack/sealpack/payload"
 )
 
 // Options configures Store. The zero value of every field but Platforms has a
@@ -43,6 +44,11 @@ type Options struct {
 	Backoff time.Duration
 	// Progress gets plain progress lines; nil means none.
 	Progress io.Writer
+	// Reuse are installers whose stored layers are copied instead of
+	// downloaded (the installer being rebuilt): a rebuild fetches no layer it
+	// already carried, and nothing but the new installer is written. Copied
+	// layers are hashed again on the way, so a damaged file fails the build.
+	Reuse []*payload.Reader
 	// Base is the images/index.json of images already carried (a FROM
 	// installer's): their entries stay in the index written, unless pulled
 	// again. Their blobs must already be in the rootfs.

@@ -69,10 +69,18 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}()
 	m := &meter{fn: cfg.onBytes}
 	var layers []*blob
+	reused := map[string]*io.SectionReader{}
+	var reusedBytes int64
 	for _, b := range todo {
-		if b.layer {
-			layers = append(layers, b)
+		if !b.layer {
+			continue
 		}
+		if sec := reusable(opts.Reuse, b.digest, b.size); sec != nil {
+			reused[b.digest] = sec
+			reusedBytes += b.size
+			continue
+		}
+		layers = append(layers, b)
 	}
 	if bc != nil {
 		ds = c.startDownloads(ctx, stop, layers, m)
@@ -89,11 +97,16 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 		}
 	}
 	m.grow(fetchBytes)
-	log.printf("%d layers to download (%s), %d in the cache (%s), %d blobs already in the payload",
-		fetch, humanBytes(fetchBytes), cached, humanBytes(cachedBytes), inPayload)
+	log.printf("%d layers to download (%s), %d in the cache (%s), %d in the installer being rebuilt (%s), %d blobs already in the payload",
+		fetch, humanBytes(fetchBytes), cached, humanBytes(cachedBytes), len(reused), humanBytes(reusedBytes), inPayload)
 
 	srcs := make([]payload.Source, 0, len(todo)+2)
 	for _, b := range todo {
+		if sec, ok := reused[b.digest]; ok {
+			srcs = append(srcs, payload.Source{Name: blobPath(b.digest), Compress: payload.Never,
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(sec, 0, sec.Size())), nil }})
+			continue
+		}
 		srcs = append(srcs, c.source(ctx, b, ds, m))
 	}
 	srcs = append(srcs, memSource(LayoutFile, ociLayout), memSource(IndexFile, idx))
@@ -103,8 +116,9 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}
 	for i, b := range todo {
 		if digests[i] != b.digest {
-			// Only a cache file changed under us can get here.
-			return nil, nil, fmt.Errorf("pull %s: blob %s was stored as %s (cache changed while in use?)", b.ref.name, b.digest, digests[i])
+			// Only a cache file or an earlier installer changed or damaged
+			// under us can get here.
+			return nil, nil, fmt.Errorf("pull %s: blob %s was stored as %s (blob cache or earlier installer damaged?)", b.ref.name, b.digest, digests[i])
 		}
 	}
 	files = append(files,
@@ -118,6 +132,17 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}
 	log.printf("stored %d images, %d blobs, in %s", len(images), len(files)-2, since(start))
 	return files, images, nil
+}
+
+// reusable returns the layer digest from one of the installers, when one
+// stores it raw and whole (so it is copied, not decoded).
+func reusable(from []*payload.Reader, digest string, size int64) *io.SectionReader {
+	for _, r := range from {
+		if sec, ok := r.Section(digest); ok && sec.Size() == size {
+			return sec
+		}
+	}
+	return nil
 }
 
 // plan lists every blob once, in image order, as a rootfs file; those the
