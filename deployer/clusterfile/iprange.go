@@ -19,10 +19,27 @@ func parseHostIP(s string) (netip.Addr, error) {
 		return netip.Addr{}, fmt.Errorf("%q is not an IP address", s)
 	}
 	a = a.Unmap()
-	if a.IsUnspecified() || a.IsMulticast() {
+	if a.IsUnspecified() || a.IsMulticast() || a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return netip.Addr{}, fmt.Errorf("%q is not a host address", s)
 	}
 	return a, nil
+}
+
+// ParseIPList reads addresses as people type them (the wizard, join
+// --nodes): addresses and FIRST-LAST ranges separated by commas, spaces or
+// semicolons, with the Clusterfile's rules. Addresses come back in the
+// order given; one given twice is an error.
+func ParseIPList(s string) ([]string, error) {
+	parts := strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == ';' || r == '\t' })
+	addrs, err := parseIPArgs(parts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(addrs))
+	for i, a := range addrs {
+		out[i] = a.String()
+	}
+	return out, nil
 }
 
 // expandIPs reads one entry of an ips list: an address, or a range
