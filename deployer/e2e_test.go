@@ -67,26 +67,8 @@ func testPayloadWith(t testing.TB, spec payloadSpec) *payload.Reader {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files := map[string][]byte{
-		"bin/kubeadm": fake, "bin/kubectl": fake, "bin/kubelet": fake,
-		// The test hosts run no container runtime: the image says so to kubeadm.
-		"etc/kubeadm.yaml": []byte(`apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-nodeRegistration:
-  ignorePreflightErrors: [CRI]
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.30.4
-networking:
-  podSubnet: 10.244.0.0/16
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: JoinConfiguration
-nodeRegistration:
-  ignorePreflightErrors: [CRI]
-`),
-		"manifests/app.yaml": []byte(`apiVersion: apps/v1
+	files := fakek8stest.Rootfs(fake)
+	files["manifests/app.yaml"] = []byte(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
@@ -95,9 +77,8 @@ spec:
     metadata: {labels: {app: web}}
     spec:
       containers: [{name: web, image: docker.io/library/nginx:1.27}]
-`),
-		"scripts/init-host.sh": []byte("#!/bin/sh\nset -e\necho 1 > /proc/sys/net/ipv4/ip_forward\necho \"init-host on $(hostname) role=$SEALPACK_ROLE master0=$SEALPACK_MASTER0\" > /var/lib/sealpack/init-host.done\n"),
-	}
+`)
+	files["scripts/init-host.sh"] = []byte(fakek8stest.InitHost + "echo \"init-host on $(hostname) role=$SEALPACK_ROLE master0=$SEALPACK_MASTER0\" > /var/lib/sealpack/init-host.done\n")
 	for p, b := range spec.files {
 		files[p] = b
 	}

@@ -114,3 +114,12 @@ func writeInstaller(t testing.TB, path string, spec installerSpec) string {
 
 // bytesEntry is a small file of a test installer.
 func bytesEntry(s string) entry { return entry{data: []byte(s)} }
+
+// entries turns file contents into installer entries.
+func entries(files map[string][]byte) map[string]entry {
+	out := make(map[string]entry, len(files))
+	for p, b := range files {
+		out[p] = entry{data: b}
+	}
+	return out
+}

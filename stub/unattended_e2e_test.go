@@ -123,24 +123,10 @@ func writeKillable(t *testing.T, dir, big string) string {
 	}
 	fake, _ := os.ReadFile(bin)
 	st, _ := os.Stat(big)
+	files := entries(fakek8stest.Rootfs(fake))
+	files["share/big"] = entry{open: func() (io.ReadCloser, error) { return os.Open(big) }, size: st.Size()}
 	return writeInstaller(t, filepath.Join(dir, "app-installer.run"), installerSpec{
-		files: map[string]entry{
-			"bin/kubeadm": {data: fake}, "bin/kubectl": {data: fake}, "bin/kubelet": {data: fake},
-			"etc/kubeadm.yaml": bytesEntry(`apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-nodeRegistration: {ignorePreflightErrors: [CRI]}
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.30.4
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: JoinConfiguration
-nodeRegistration: {ignorePreflightErrors: [CRI]}
-`),
-			"scripts/init-host.sh": bytesEntry("#!/bin/sh\necho 1 > /proc/sys/net/ipv4/ip_forward\n"),
-			"share/big":            {open: func() (io.ReadCloser, error) { return os.Open(big) }, size: st.Size()},
-		},
-		cmds: []string{"kubectl get nodes"},
+		files: files,
+		cmds:  []string{"kubectl get nodes"},
 	})
 }

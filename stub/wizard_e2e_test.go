@@ -53,27 +53,8 @@ func clusterInstaller(t *testing.T, dir string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return writeInstaller(t, filepath.Join(dir, "app-installer.run"), installerSpec{
-		files: map[string]entry{
-			"bin/kubeadm": {data: fake}, "bin/kubectl": {data: fake}, "bin/kubelet": {data: fake},
-			// The test hosts run no container runtime: the image says so to kubeadm.
-			"etc/kubeadm.yaml": bytesEntry(`apiVersion: kubeadm.k8s.io/v1beta3
-kind: InitConfiguration
-nodeRegistration:
-  ignorePreflightErrors: [CRI]
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: ClusterConfiguration
-kubernetesVersion: v1.30.4
-networking:
-  podSubnet: 10.244.0.0/16
----
-apiVersion: kubeadm.k8s.io/v1beta3
-kind: JoinConfiguration
-nodeRegistration:
-  ignorePreflightErrors: [CRI]
-`),
-			"manifests/app.yaml": bytesEntry(`apiVersion: apps/v1
+	files := entries(fakek8stest.Rootfs(fake))
+	files["manifests/app.yaml"] = bytesEntry(`apiVersion: apps/v1
 kind: Deployment
 metadata: {name: web}
 spec:
@@ -82,10 +63,10 @@ spec:
     metadata: {labels: {app: web}}
     spec:
       containers: [{name: web, image: docker.io/library/nginx:1.27}]
-`),
-			"scripts/init-host.sh": bytesEntry("#!/bin/sh\nset -e\necho 1 > /proc/sys/net/ipv4/ip_forward\n"),
-			"LICENSE":              bytesEntry(licenceText),
-		},
+`)
+	files["LICENSE"] = bytesEntry(licenceText)
+	return writeInstaller(t, filepath.Join(dir, "app-installer.run"), installerSpec{
+		files:  files,
 		labels: map[string]string{payload.LabelTitle: productName, payload.LabelVersion: productVer},
 		cmds:   []string{"kubectl apply -f manifests/", "kubectl get nodes"},
 	})
