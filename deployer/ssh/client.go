@@ -88,6 +88,13 @@ func (c *Client) session(ctx context.Context) (*gossh.Session, *conn, func(), er
 		return nil, nil, nil, fmt.Errorf("host %s: waiting for a free session: %w", c.host, context.Cause(ctx))
 	}
 	s, err := cn.client.NewSession()
+	// sshd frees a session slot a moment after the client sees it end, so a
+	// burst of commands can meet "open failed" while under the cap: wait and
+	// try again briefly.
+	for try := 1; err != nil && try <= 20 && isOpenFailed(err) && ctx.Err() == nil; try++ {
+		time.Sleep(time.Duration(try) * 25 * time.Millisecond)
+		s, err = cn.client.NewSession()
+	}
 	if err != nil {
 		<-c.sem
 		return nil, nil, nil, c.connError(cn, "opening a session", err)
@@ -299,4 +306,11 @@ func (c *Client) runError(cmd string, st *started, err error) error {
 		return re
 	}
 	return c.connError(st.cn, fmt.Sprintf("%q", ShortCmd(cmd)), err)
+}
+
+// isOpenFailed reports whether sshd refused a channel because it has too
+// many open (MaxSessions), which passes.
+func isOpenFailed(err error) bool {
+	var oe *gossh.OpenChannelError
+	return errors.As(err, &oe) && oe.Reason == gossh.ConnectionFailed
 }
