@@ -27,6 +27,10 @@ type BuildOptions struct {
 	// Stub returns the prebuilt installer program for a platform.
 	Stub func(platform string) (io.ReadCloser, error)
 	Log  io.Writer // progress lines; nil discards them
+	// Progress, when set, is told the bytes to compress once (done 0,
+	// total N) and then each amount read (done n, total 0), from the one
+	// goroutine that reads sources.
+	Progress func(done, total int64)
 	// Images carries container images (IMAGE lines, images named by the
 	// rootfs); nil: the build carries only the images inherited from FROM.
 	Images ImageStep

@@ -39,6 +39,7 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 	paths := b.root.paths()
 	var srcs []payload.Source
 	var owners []*entry
+	var total int64
 	for _, p := range paths {
 		e := b.root.entries[p]
 		if e.typ != payload.TypeFile || e.blob != "" || e.stored != "" {
@@ -48,8 +49,12 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 		if payload.IsCompressed(p) {
 			compress = payload.Never
 		}
-		srcs = append(srcs, payload.Source{Name: e.src, Open: counted(e), Compress: compress})
+		srcs = append(srcs, payload.Source{Name: e.src, Open: counted(e, b.opts.Progress), Compress: compress})
 		owners = append(owners, e)
+		total += e.size
+	}
+	if b.opts.Progress != nil {
+		b.opts.Progress(0, total)
 	}
 	fmt.Fprintf(b.log, "writing %s (%s): %d files to compress, %d stored from the base\n", b.opts.Output, b.opts.Platform, len(srcs), b.countBlobs())
 	digests, err := w.Add(ctx, srcs)
@@ -114,25 +119,31 @@ func (b *builder) countBlobs() int {
 
 // counted opens an entry's file and records how many bytes were read, so the
 // index holds the size of what was stored even if the file changed meanwhile.
-func counted(e *entry) func() (io.ReadCloser, error) {
+// counted opens e's source, counting what is read into e.size (the file
+// may have changed since it was seen) and reporting it to progress.
+func counted(e *entry, progress func(done, total int64)) func() (io.ReadCloser, error) {
 	return func() (io.ReadCloser, error) {
 		f, err := os.Open(e.src)
 		if err != nil {
 			return nil, err
 		}
 		e.size = 0
-		return &countingReader{f: f, n: &e.size}, nil
+		return &countingReader{f: f, n: &e.size, progress: progress}, nil
 	}
 }
 
 type countingReader struct {
-	f *os.File
-	n *int64
+	f        *os.File
+	n        *int64
+	progress func(done, total int64) // done is a delta here; total 0
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {
 	n, err := c.f.Read(p)
 	*c.n += int64(n)
+	if c.progress != nil && n > 0 {
+		c.progress(int64(n), 0)
+	}
 	return n, err
 }
 

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sealpack/sealpack/internal/progress"
 	"github.com/sealpack/sealpack/packer"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
@@ -64,7 +65,20 @@ current directory) and writes one self-installing executable.
 			if quiet {
 				opts.Log = io.Discard
 			}
+			var bar progress.Bar
+			if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
+				opts.Progress = func(done, total int64) {
+					if total > 0 {
+						bar = progress.New(cmd.ErrOrStderr(), total, "compressing")
+					} else if bar != nil {
+						bar.Add(done)
+					}
+				}
+			}
 			res, err := packer.Build(cmd.Context(), opts)
+			if bar != nil {
+				bar.Finish()
+			}
 			finish()
 			if errors.Is(err, packer.ErrDryRun) {
 				return nil
