@@ -91,6 +91,11 @@ func startRegistry(p *payload.Reader, opts *deployer.Options) (func(), error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr, wait, err := registry.Serve(ctx, p, net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), registry.WithLog(io.Discard))
+	if err != nil && os.Getenv("SEALPACK_REGISTRY_PORT") == "" {
+		// The usual port is taken on this jump host: any free one serves,
+		// since hosts reach it through their SSH connections.
+		addr, wait, err = registry.Serve(ctx, p, "0.0.0.0:0", registry.WithLog(io.Discard))
+	}
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting the image registry for the hosts (set SEALPACK_REGISTRY_PORT to use another port): %w", err)
