@@ -293,12 +293,28 @@ func (r *run) step(ctx context.Context, phase, host string, fn func(ctx context.
 
 // exec runs a script on host as root, logging its output to the host's log.
 func (r *run) exec(ctx context.Context, phase, host, script string, env map[string]string) (string, error) {
+	return r.execLogged(ctx, phase, host, script, env, true)
+}
+
+// execQuiet is exec for a command whose output holds a secret that is only
+// known once parsed: the output is not logged.
+func (r *run) execQuiet(ctx context.Context, phase, host, script string, env map[string]string) (string, error) {
+	return r.execLogged(ctx, phase, host, script, env, false)
+}
+
+func (r *run) execLogged(ctx context.Context, phase, host, script string, env map[string]string, logOutput bool) (string, error) {
 	c := r.conn(host)
 	if c == nil {
 		return "", fmt.Errorf("not connected")
 	}
-	r.logs.Printf(phase, host, "$ %s", firstLine(script))
-	out, err := c.Run(ctx, script, env, func(line string) { r.logs.Printf(phase, host, "%s", line) })
+	var logf func(string)
+	if logOutput {
+		r.logs.Printf(phase, host, "$ %s", firstLine(script))
+		logf = func(line string) { r.logs.Printf(phase, host, "%s", line) }
+	} else {
+		r.logs.Printf(phase, host, "$ %s (output not logged: it holds a secret)", firstLine(script))
+	}
+	out, err := c.Run(ctx, script, env, logf)
 	if err != nil {
 		r.logs.Printf(phase, host, "failed: %v", err)
 	}
@@ -315,21 +331,6 @@ func (r *run) putFile(ctx context.Context, host string, data []byte, path string
 		return err
 	}
 	return c.Rename(ctx, path+partSuffix, path)
-}
-
-// execQuiet is exec for a command whose output holds a secret that is only
-// known once parsed: the output is not logged.
-func (r *run) execQuiet(ctx context.Context, phase, host, script string, env map[string]string) (string, error) {
-	c := r.conn(host)
-	if c == nil {
-		return "", fmt.Errorf("not connected")
-	}
-	r.logs.Printf(phase, host, "$ %s (output not logged: it holds a secret)", firstLine(script))
-	out, err := c.Run(ctx, script, env, nil)
-	if err != nil {
-		r.logs.Printf(phase, host, "failed: %v", err)
-	}
-	return out, err
 }
 
 func firstLine(s string) string {

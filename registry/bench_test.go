@@ -117,7 +117,6 @@ func BenchmarkReady(b *testing.B) {
 // BenchmarkBlobDownload downloads one raw layer over loopback with curl and
 // compares with `cat` of the installer file (the same bytes) in the same
 // cache state: warm (in the page cache) and cold (evicted first). It runs
-// the blob path as served (sendfile) and distribution's own, and reports
 // the server's CPU time per GiB.
 func BenchmarkBlobDownload(b *testing.B) {
 	curl, err := exec.LookPath("curl")
@@ -129,18 +128,15 @@ func BenchmarkBlobDownload(b *testing.B) {
 	r := must(payload.Open(path))
 	defer r.Close()
 	for _, bc := range []struct {
-		name       string
-		noSendfile bool
-		cold       bool
+		name string
+		cold bool
 	}{
-		{"sendfile/warm", false, false},
-		{"distribution/warm", true, false},
-		{"sendfile/cold", false, true},
-		{"distribution/cold", true, true},
+		{"warm", false},
+		{"cold", true},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
-			addr, wait, err := Serve(ctx, r, "127.0.0.1:0", func(o *options) { o.noSendfile = bc.noSendfile })
+			addr, wait, err := Serve(ctx, r, "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}

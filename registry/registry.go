@@ -32,9 +32,8 @@ import (
 type Option func(*options)
 
 type options struct {
-	log        io.Writer
-	level      logrus.Level
-	noSendfile bool // serve every blob through distribution (benchmarks compare)
+	log   io.Writer
+	level logrus.Level
 }
 
 // WithLog sends distribution's log (one line per request, warnings, errors)
@@ -66,10 +65,9 @@ func (driverFactory) Create(_ context.Context, params map[string]any) (storagedr
 // server is the front handler: names, write refusal, logging, then
 // distribution.
 type server struct {
-	cat        *catalog
-	app        *handlers.App
-	log        *logrus.Entry
-	noSendfile bool
+	cat *catalog
+	app *handlers.App
+	log *logrus.Entry
 }
 
 // New returns a handler that serves the images carried by r, read-only. It
@@ -96,7 +94,7 @@ func newServer(r *payload.Reader, opts ...Option) (*server, error) {
 	logger.SetOutput(o.log)
 	logger.SetLevel(o.level)
 	logger.SetFormatter(&logrus.TextFormatter{DisableColors: true, FullTimestamp: true})
-	s := &server{cat: cat, log: logrus.NewEntry(logger), noSendfile: o.noSendfile}
+	s := &server{cat: cat, log: logrus.NewEntry(logger)}
 	for _, w := range cat.warnings {
 		s.log.Warn(w)
 	}
@@ -164,11 +162,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		rest := r.URL.Path[m[3]:]
-		if r.Method == http.MethodGet && !s.noSendfile {
-			if b := blobRoute.FindStringSubmatch(rest); b != nil && s.serveRawBlob(w, r, full, b[1]) {
-				return
-			}
-		}
 		if full != name {
 			u := *r.URL
 			u.Path = "/v2/" + full + rest

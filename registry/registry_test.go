@@ -10,8 +10,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -435,57 +433,5 @@ func TestServeStopsAndReadyFast(t *testing.T) {
 	defer ln.Close()
 	if _, _, err := Serve(context.Background(), r, ln.Addr().String()); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Fatalf("listening on a used port: %v", err)
-	}
-}
-
-// TestRawBlobPathMatchesDistribution serves the same installer twice: from
-// its file (raw layers go out with sendfile, bypassing distribution) and
-// from memory (no file: distribution serves every blob), and compares.
-func TestRawBlobPathMatchesDistribution(t *testing.T) {
-	f := newFixture(t)
-	data := must(os.ReadFile(f.path))
-	mem := must(payload.NewReader(bytes.NewReader(data), int64(len(data)), nil))
-	ctx, cancel := context.WithCancel(context.Background())
-	memAddr, wait, err := Serve(ctx, mem, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); _ = wait() }()
-
-	layer := must(must(f.foo.Layers())[1].Digest()).String()
-	for _, r := range []*payload.Reader{f.r, mem} {
-		var log bytes.Buffer
-		h := must(New(r, WithLog(&log)))
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/v2/library/foo/blobs/"+layer, nil))
-		if got, want := strings.Contains(log.String(), "served=sendfile"), r == f.r; got != want {
-			t.Fatalf("sendfile path taken: %v, want %v\n%s", got, want, log.String())
-		}
-	}
-	headers := []string{"Content-Length", "Content-Range", "Content-Type", "Docker-Content-Digest", "Etag", "Cache-Control", "Accept-Ranges", "Docker-Distribution-Api-Version"}
-	for _, tc := range []struct {
-		name string
-		hdr  map[string]string
-	}{
-		{"whole", nil},
-		{"range", map[string]string{"Range": "bytes=7-4000"}},
-		{"two ranges", map[string]string{"Range": "bytes=0-9,100-199"}},
-		{"etag matches", map[string]string{"If-None-Match": `"` + layer + `"`}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p := "/v2/library/foo/blobs/" + layer
-			fs, fh, fb := get(t, "GET", f.url(p), tc.hdr)
-			ms, mh, mb := get(t, "GET", "http://"+memAddr+p, tc.hdr)
-			if fs != ms {
-				t.Fatalf("status: file %d, distribution %d", fs, ms)
-			}
-			for _, h := range headers {
-				if fh.Get(h) != mh.Get(h) && !(h == "Content-Type" && tc.name == "two ranges") {
-					t.Errorf("%s: file %q, distribution %q", h, fh.Get(h), mh.Get(h))
-				}
-			}
-			if tc.name != "two ranges" && !bytes.Equal(fb, mb) {
-				t.Fatalf("bodies differ: %d and %d bytes", len(fb), len(mb))
-			}
-		})
 	}
 }
