@@ -14,10 +14,6 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// passwordEnv fills in the SSH password of a Clusterfile written without
-// secrets (the wizard's), so that unattended re-runs need no prompt.
-const passwordEnv = "SEALPACK_SSH_PASSWORD"
-
 // hostFlags are the flags of every command that connects to hosts.
 type hostFlags struct {
 	clusterfile       string
@@ -51,7 +47,7 @@ func loadCluster(path string, stderr io.Writer) (*clusterfile.Cluster, []byte, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if pw := os.Getenv(passwordEnv); pw != "" && c.SSH.Passwd == "" && c.SSH.PK == "" {
+	if pw := os.Getenv(clusterfile.PasswordEnv); pw != "" && c.SSH.Passwd == "" && c.SSH.PK == "" {
 		c.SSH.Passwd = pw
 	}
 	return c, data, nil
