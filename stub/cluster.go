@@ -47,9 +47,7 @@ func loadCluster(path string, stderr io.Writer) (*clusterfile.Cluster, []byte, e
 	if err != nil {
 		return nil, nil, err
 	}
-	if pw := os.Getenv(clusterfile.PasswordEnv); pw != "" && c.SSH.Passwd == "" && c.SSH.PK == "" {
-		c.SSH.Passwd = pw
-	}
+	c.SecretsFromEnv(os.Getenv)
 	return c, data, nil
 }
 

@@ -10,9 +10,28 @@ import (
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// PasswordEnv is the environment variable sealpack reads the SSH password
-// from when a Clusterfile holds none.
-const PasswordEnv = "SEALPACK_SSH_PASSWORD"
+// The environment variables sealpack reads secrets from when a Clusterfile
+// holds none (a file the wizard wrote keeps no secret).
+const (
+	PasswordEnv      = "SEALPACK_SSH_PASSWORD"       // spec.ssh.passwd
+	SudoPasswordEnv  = "SEALPACK_SUDO_PASSWORD"      // spec.ssh.sudoPasswd
+	KeyPassphraseEnv = "SEALPACK_SSH_KEY_PASSPHRASE" // spec.ssh.pkPasswd
+)
+
+// SecretsFromEnv fills the cluster-wide SSH secrets the file leaves empty
+// from the environment (getenv is os.Getenv). Host groups inherit them
+// unless they set their own.
+func (c *Cluster) SecretsFromEnv(getenv func(string) string) {
+	if v := getenv(PasswordEnv); v != "" && c.SSH.Passwd == "" {
+		c.SSH.Passwd = v
+	}
+	if v := getenv(SudoPasswordEnv); v != "" && c.SSH.SudoPasswd == "" {
+		c.SSH.SudoPasswd = v
+	}
+	if v := getenv(KeyPassphraseEnv); v != "" && c.SSH.PKPasswd == "" {
+		c.SSH.PKPasswd = v
+	}
+}
 
 // MarshalOptions tune Marshal.
 type MarshalOptions struct {
@@ -22,9 +41,10 @@ type MarshalOptions struct {
 }
 
 // secretsComment heads every Clusterfile that sealpack writes.
-var secretsComment = "Written by sealpack. No password is stored in this file: passwd, sudoPasswd,\n" +
-	"pkPasswd and the registry password are read from " + PasswordEnv + "\n" +
-	"or asked for when sealpack runs. Add them here yourself if you must."
+var secretsComment = "Written by sealpack. No password is stored in this file: sealpack\n" +
+	"reads passwd from " + PasswordEnv + ", sudoPasswd from\n" +
+	SudoPasswordEnv + ", pkPasswd from " + KeyPassphraseEnv + ",\n" +
+	"or the wizard asks. Add them here yourself if you must."
 
 // Marshal writes a Clusterfile from scratch (for the wizard) with every
 // secret left out, so that the file can be kept and shared. The output is

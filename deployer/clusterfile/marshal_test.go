@@ -155,3 +155,12 @@ func TestRedacted(t *testing.T) {
 	}
 	golden(t, filepath.Join("marshal", "redacted.golden"), []byte(got))
 }
+
+func TestSecretsFromEnv(t *testing.T) {
+	c := &Cluster{SSH: SSH{User: "ops", PK: "/k", SudoPasswd: "written"}}
+	env := map[string]string{PasswordEnv: "pw", SudoPasswordEnv: "from-env", KeyPassphraseEnv: "phrase"}
+	c.SecretsFromEnv(func(k string) string { return env[k] })
+	if c.SSH.Passwd != "pw" || c.SSH.SudoPasswd != "written" || c.SSH.PKPasswd != "phrase" {
+		t.Errorf("secrets %+v: the environment fills only what the file leaves empty", c.SSH)
+	}
+}
