@@ -124,7 +124,7 @@ func TestReview(t *testing.T) {
 		w.key(tea.KeyDown)
 	}
 	t.Run("scrolled", func(t *testing.T) {
-		w.golden(t, w.waitText("lines 8-20 of 20"))
+		w.golden(t, w.waitText("lines 7-19 of 19"))
 	})
 }
 

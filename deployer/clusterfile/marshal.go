@@ -41,10 +41,9 @@ type MarshalOptions struct {
 }
 
 // secretsComment heads every Clusterfile that sealpack writes.
-var secretsComment = "Written by sealpack. No password is stored in this file: sealpack\n" +
-	"reads passwd from " + PasswordEnv + ", sudoPasswd from\n" +
-	SudoPasswordEnv + ", pkPasswd from " + KeyPassphraseEnv + ",\n" +
-	"or the wizard asks. Add them here yourself if you must."
+var secretsComment = "Written by sealpack; it stores no password. sealpack reads passwd from\n" +
+	PasswordEnv + ", sudoPasswd from " + SudoPasswordEnv + ", pkPasswd\n" +
+	"from " + KeyPassphraseEnv + ", or the wizard asks for them."
 
 // Marshal writes a Clusterfile from scratch (for the wizard) with every
 // secret left out, so that the file can be kept and shared. The output is
