@@ -3,13 +3,12 @@ package payload
 import (
 	"context"
 	"fmt"
+	"github.com/sealpack/sealpack/internal/benchtree"
 	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -122,7 +121,9 @@ func benchInput(b *testing.B) (string, []string) {
 		root = filepath.Join(b.TempDir(), "tree")
 	}
 	if _, err := os.Stat(root); err != nil {
-		benchTree(b, root, int64(envInt("SEALPACK_BENCH_MB", 200))<<20)
+		if _, _, err := benchtree.Write(root, int64(envInt("SEALPACK_BENCH_MB", 200))<<20); err != nil {
+			b.Fatal(err)
+		}
 	}
 	paths, _ := listTree(b, root)
 	return root, paths
@@ -243,79 +244,4 @@ func fileSize(b *testing.B, p string) int64 {
 		b.Fatal(err)
 	}
 	return st.Size()
-}
-
-// benchTree writes about size bytes under root, like packer's BenchmarkBuild:
-// half random in files of 100 B to 8 MiB, a quarter Go sources, a quarter
-// Go binaries (generated text when there is no Go installation).
-func benchTree(b *testing.B, root string, size int64) {
-	rng := rand.New(rand.NewPCG(1, 2))
-	chacha := rand.NewChaCha8([32]byte{42})
-	write := func(p string, data []byte) {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			b.Fatal(err)
-		}
-	}
-	var written int64
-	for i := 0; written < size/2; i++ {
-		var n int
-		switch {
-		case i%50 == 0:
-			n = 1<<20 + rng.IntN(7<<20)
-		case i%5 == 0:
-			n = 16<<10 + rng.IntN(240<<10)
-		default:
-			n = 100 + rng.IntN(24<<10)
-		}
-		n = int(min(int64(n), size/2-written))
-		data := make([]byte, n)
-		chacha.Read(data)
-		write(filepath.Join(root, "random", fmt.Sprintf("d%02d", i%23), fmt.Sprintf("f%05d.bin", i)), data)
-		written += int64(n)
-	}
-	goroot := runtime.GOROOT()
-	copied := copyTree(filepath.Join(goroot, "src"), filepath.Join(root, "text"), size/4, func(p string) bool { return strings.HasSuffix(p, ".go") }, write)
-	for i := 0; copied < size/4; i++ {
-		n := int(min(int64(100+rng.IntN(64<<10)), size/4-copied))
-		write(filepath.Join(root, "text-gen", fmt.Sprintf("f%05d.yaml", i)), content(uint64(i), n, true))
-		copied += int64(n)
-	}
-	copied = 0
-	for _, dir := range []string{filepath.Join(goroot, "pkg", "tool", runtime.GOOS+"_"+runtime.GOARCH), filepath.Join(goroot, "bin")} {
-		copied += copyTree(dir, filepath.Join(root, "bin", filepath.Base(dir)), size/4-copied, func(string) bool { return true }, write)
-	}
-	for i := 0; copied < size/4; i++ {
-		n := int(min(int64(1<<20+rng.IntN(8<<20)), size/4-copied))
-		write(filepath.Join(root, "bin-gen", fmt.Sprintf("f%05d", i)), content(uint64(i), n, true))
-		copied += int64(n)
-	}
-}
-
-// copyTree copies regular files of src that keep accepts, up to limit bytes.
-func copyTree(src, dst string, limit int64, keep func(string) bool, write func(string, []byte)) int64 {
-	var n int64
-	if limit <= 0 {
-		return 0
-	}
-	filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || n >= limit {
-			return filepath.SkipDir
-		}
-		if !d.Type().IsRegular() || !keep(p) {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return nil
-		}
-		data = data[:min(int64(len(data)), limit-n)]
-		rel, _ := filepath.Rel(src, p)
-		write(filepath.Join(dst, rel), data)
-		n += int64(len(data))
-		return nil
-	})
-	return n
 }

@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/sealpack/sealpack/internal/benchtree"
 )
 
 func main() {
@@ -50,7 +52,7 @@ func run(sealpack string, size, runs int) error {
 	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte("FROM scratch\nCOPY data /data\n"), 0o644)
 	out := filepath.Join(tmp, "app.run")
 	ref := filepath.Join(tmp, "ref.tar.zst")
-	fmt.Printf("mixed tree: %d MiB (half random, half text and binaries), %d runs each, median\n\n", size>>20, runs)
+	fmt.Printf("mixed tree: %d MiB (half random, a quarter Go sources, a quarter Go binaries), %d runs each, median\n\n", size>>20, runs)
 	fmt.Printf("%-34s %12s %12s %8s %8s\n", "figure", "sealpack", "reference", "ratio", "limit")
 
 	build := median(runs, func() error {
@@ -153,62 +155,10 @@ func fileSize(p string) int64 {
 	return st.Size()
 }
 
-// mixedTree writes size bytes under dir/data: half random (like compressed
-// archives and images), a quarter text, a quarter program binaries (copies of
-// the Go toolchain's own, real machine code).
+// mixedTree writes the shared benchmark tree under dir/data.
 func mixedTree(dir string, size int) error {
-	r := rand.New(rand.NewPCG(42, 42))
-	data := filepath.Join(dir, "data")
-	for _, d := range []string{"random", "text", "bin"} {
-		if err := os.MkdirAll(filepath.Join(data, d), 0o755); err != nil {
-			return err
-		}
-	}
-	for i, n := 0, 0; n < size/2; i++ {
-		sz := 1<<20 + r.IntN(15<<20)
-		sz = min(sz, size/2-n)
-		if err := os.WriteFile(filepath.Join(data, "random", fmt.Sprintf("blob-%03d.tgz", i)), randomBytes(uint64(i), sz), 0o644); err != nil {
-			return err
-		}
-		n += sz
-	}
-	words := strings.Fields(`apiVersion kind metadata name namespace spec containers image nginx
-		ports containerPort 80 replicas selector matchLabels app template labels resources limits cpu
-		memory requests volumeMounts mountPath volumes configMap the a of to in and is for on with`)
-	for i, n := 0, 0; n < size/4; i++ {
-		sz := 1<<10 + r.IntN(200<<10)
-		var b strings.Builder
-		for b.Len() < sz {
-			b.WriteString(words[r.IntN(len(words))])
-			if r.IntN(8) == 0 {
-				b.WriteString(fmt.Sprintf(": %d\n", r.IntN(100000)))
-			} else {
-				b.WriteByte(' ')
-			}
-		}
-		if err := os.WriteFile(filepath.Join(data, "text", fmt.Sprintf("doc-%04d.txt", i)), []byte(b.String()), 0o644); err != nil {
-			return err
-		}
-		n += b.Len()
-	}
-	tools, _ := filepath.Glob("/usr/local/go/pkg/tool/*/*")
-	more, _ := filepath.Glob("/usr/local/go/bin/*")
-	tools = append(tools, more...)
-	if len(tools) == 0 {
-		return fmt.Errorf("no Go toolchain binaries found for the binary part of the tree")
-	}
-	for i, n := 0, 0; n < size/4; i++ {
-		b, err := os.ReadFile(tools[i%len(tools)])
-		if err != nil {
-			return err
-		}
-		b = b[:min(len(b), size/4-n)]
-		if err := os.WriteFile(filepath.Join(data, "bin", fmt.Sprintf("tool-%03d", i)), b, 0o755); err != nil {
-			return err
-		}
-		n += len(b)
-	}
-	return nil
+	_, _, err := benchtree.Write(filepath.Join(dir, "data"), int64(size))
+	return err
 }
 
 func randomBytes(seed uint64, n int) []byte {
