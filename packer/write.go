@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"sort"
 
@@ -15,13 +16,7 @@ import (
 // every other file in one Add, which compresses in parallel. Entries are
 // sorted by path, so the same inputs give the same bytes.
 func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error) {
-	stub, err := b.opts.Stub(b.opts.Platform)
-	if err != nil {
-		return nil, fmt.Errorf("installer stub for %s: %w", b.opts.Platform, err)
-	}
-	err = w.WriteStub(stub)
-	stub.Close()
-	if err != nil {
+	if err := b.startStub(w); err != nil {
 		return nil, err
 	}
 	for _, p := range b.root.paths() {
@@ -89,22 +84,27 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 		return nil, err
 	}
 	res := &Result{Output: b.opts.Output, Platform: b.opts.Platform, Files: len(meta.Files), ContentBytes: content,
-		Labels: meta.Labels, Cmds: meta.Cmds, Images: images}
-	// Read back what was written: the sizes the user sees come from the file,
-	// and an installer that cannot be opened is not left behind.
-	r, err := payload.Open(b.opts.Output)
-	if err != nil {
-		os.Remove(b.opts.Output)
-		for i := 1; os.Remove(fmt.Sprintf("%s.%03d", b.opts.Output, i)) == nil; i++ {
-		}
-		return nil, fmt.Errorf("reading back %s: %w", b.opts.Output, err)
-	}
-	defer r.Close()
-	res.PayloadBytes = r.PayloadBytes()
-	for _, p := range r.Index().Parts {
+		Labels: meta.Labels, Cmds: meta.Cmds, Images: images, PayloadBytes: w.PayloadBytes()}
+	for _, p := range w.Parts() {
 		res.Parts = append(res.Parts, b.opts.Output+p.Suffix)
 	}
 	return res, nil
+}
+
+// startStub has the Writer copy the installer program while the rootfs is
+// compressed: its size is known before it is read.
+func (b *builder) startStub(w *payload.Writer) error {
+	stub, err := b.opts.Stub(b.opts.Platform)
+	if err != nil {
+		return fmt.Errorf("installer stub for %s: %w", b.opts.Platform, err)
+	}
+	if st, ok := stub.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
+			return w.StartStub(stub, fi.Size())
+		}
+	}
+	defer stub.Close()
+	return w.WriteStub(stub)
 }
 
 func (b *builder) countBlobs() int {

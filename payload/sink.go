@@ -86,9 +86,6 @@ func (s *sink) finish(size int64, setID [32]byte) ([]Part, error) {
 func (s *sink) closeParts() error {
 	var first error
 	for _, f := range s.parts {
-		if err := f.Sync(); err != nil && first == nil {
-			first = err
-		}
 		if err := f.Close(); err != nil && first == nil {
 			first = err
 		}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -93,7 +94,17 @@ type Writer struct {
 	order     []string
 	copied    map[copiedChunk]Chunk // AddStored: chunks of other payloads already copied
 	off       int64                 // next data offset
+	stub      *stubCopy             // StartStub's copy, until Commit
+	payload   int64                 // after Commit: bytes after the stub, parts included
+	parts     []Part                // after Commit
 	done      bool
+}
+
+// stubCopy is a stub being written in the background.
+type stubCopy struct {
+	done chan struct{}
+	sha  string
+	err  error
 }
 
 // copiedChunk names a chunk of another payload, so that a chunk shared by
@@ -159,6 +170,54 @@ func (w *Writer) WriteStub(r io.Reader) error {
 	w.sink.base = n
 	return nil
 }
+
+// StartStub writes the stub, size bytes read from r, in the background, so
+// that copying it overlaps Add (it is tens of megabytes); Commit waits for it.
+// r is read to its end and closed. Use it or WriteStub, before any Add.
+func (w *Writer) StartStub(r io.ReadCloser, size int64) error {
+	if w.off != 0 || w.stubSize != 0 || w.stub != nil {
+		r.Close()
+		return errors.New("payload: stub written twice or after data")
+	}
+	w.stubSize, w.sink.base = size, size
+	c := &stubCopy{done: make(chan struct{})}
+	w.stub = c
+	go func() {
+		defer close(c.done)
+		defer r.Close()
+		h := sha256.New()
+		n, err := io.CopyBuffer(io.NewOffsetWriter(w.f, 0), io.TeeReader(r, h), make([]byte, 1<<20))
+		switch {
+		case err != nil:
+			c.err = fmt.Errorf("writing stub: %w", err)
+		case n != size:
+			c.err = fmt.Errorf("writing stub: read %d bytes, expected %d", n, size)
+		default:
+			c.sha = hex.EncodeToString(h.Sum(nil))
+		}
+	}()
+	return nil
+}
+
+// waitStub waits for StartStub's copy.
+func (w *Writer) waitStub() error {
+	if w.stub == nil {
+		return nil
+	}
+	<-w.stub.done
+	c := w.stub
+	w.stub = nil
+	w.stubSHA = c.sha
+	return c.err
+}
+
+// PayloadBytes is, after Commit, the size of everything after the stub:
+// data, index and trailer, split parts included.
+func (w *Writer) PayloadBytes() int64 { return w.payload }
+
+// Parts describes, after Commit, the split parts written (none unless
+// WithSplit).
+func (w *Writer) Parts() []Part { return w.parts }
 
 // Has reports whether a blob with this digest is already stored.
 func (w *Writer) Has(digest string) bool { _, ok := w.blobs[digest]; return ok }
@@ -235,6 +294,9 @@ func (w *Writer) Commit(meta Meta) error {
 func (w *Writer) commit(meta Meta) error {
 	w.done = true
 	w.enc.Close()
+	if err := w.waitStub(); err != nil {
+		return err
+	}
 	files := append([]File(nil), meta.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	idx := &Index{
@@ -256,7 +318,9 @@ func (w *Writer) commit(meta Meta) error {
 	if err != nil {
 		return err
 	}
-	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedBetterCompression))
+	// The default level: a better one saves 4% of a few hundred kilobytes
+	// and costs tens of milliseconds on every build.
+	enc, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedDefault), zstd.WithEncoderConcurrency(1))
 	stored := enc.EncodeAll(raw, nil)
 	enc.Close()
 	t := trailer{version: Version, split: len(parts) > 0, stubSize: w.stubSize, indexLen: int64(len(stored)),
@@ -275,17 +339,23 @@ func (w *Writer) commit(meta Meta) error {
 	if err := w.f.Chmod(0o755); err != nil {
 		return err
 	}
-	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", w.path, err)
-	}
+	// Not synced: an installer is a build output, as a compiled binary is,
+	// and the rename still keeps a reader from seeing half of one. A crash
+	// of the machine can leave a damaged file, which `verify` names (every
+	// chunk and the stub carry a sha256), and a rebuild gives the same bytes.
 	if err := w.f.Close(); err != nil {
 		return err
 	}
 	if err := w.sink.closeParts(); err != nil {
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
+	w.payload = t.indexOffset + int64(len(tail)) - w.stubSize
+	for _, p := range parts {
+		w.payload += PartHeaderSize + p.Size
+	}
+	w.parts = parts
 	for i := range parts {
-		if err := os.Rename(w.sink.partPath(i), w.path+partSuffix(i)); err != nil {
+		if err := replace(w.sink.partPath(i), w.path+partSuffix(i)); err != nil {
 			return err
 		}
 	}
@@ -296,12 +366,25 @@ func (w *Writer) commit(meta Meta) error {
 			break
 		}
 	}
-	return os.Rename(w.f.Name(), w.path)
+	return replace(w.f.Name(), w.path)
+}
+
+// replace renames from to to. It removes to first: ext4 treats a rename
+// over an existing file as a replace and flushes the new file's data at
+// once (auto_da_alloc), which costs 60-130 ms for a 150 MB installer,
+// against 6 ms this way. The old installer is gone only once the new one
+// is complete, a moment before it takes its name.
+func replace(from, to string) error {
+	if err := os.Remove(to); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return os.Rename(from, to)
 }
 
 // Abort removes everything written so far.
 func (w *Writer) Abort() {
 	w.done = true
+	w.waitStub()
 	if w.enc != nil {
 		w.enc.Close()
 	}

@@ -59,10 +59,18 @@ func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string)
 	}
 	o.Pull = pull.Options{Platforms: platforms, Insecure: f.insecure, Jobs: f.jobs, Mirrors: map[string]string{}, Auth: map[string]authn.Basic{},
 		CacheDir: f.cacheDir}
-	closePrev := func() {}
-	if prev, err := payload.Open(output); err == nil {
-		o.Pull.Reuse = []*payload.Reader{prev}
-		closePrev = func() { prev.Close() }
+	var prev *payload.Reader
+	o.Pull.Reuse = func() []*payload.Reader {
+		if r, err := payload.Open(output); err == nil {
+			prev = r
+			return []*payload.Reader{r}
+		}
+		return nil
+	}
+	closePrev := func() {
+		if prev != nil {
+			prev.Close()
+		}
 	}
 	for _, m := range f.mirrors {
 		reg, url, err := pull.ParseMirror(m)

@@ -48,7 +48,9 @@ type Options struct {
 	// downloaded (the installer being rebuilt): a rebuild fetches no layer it
 	// already carried, and nothing but the new installer is written. Copied
 	// layers are hashed again on the way, so a damaged file fails the build.
-	Reuse []*payload.Reader
+	// It is called once, and only when a layer must be obtained: opening an
+	// installer reads its index, which a build without images need not pay.
+	Reuse func() []*payload.Reader
 	// Base is the images/index.json of images already carried (a FROM
 	// installer's): their entries stay in the index written, unless pulled
 	// again. Their blobs must already be in the rootfs.

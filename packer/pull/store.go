@@ -71,11 +71,16 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	var layers []*blob
 	reused := map[string]*io.SectionReader{}
 	var reusedBytes int64
+	var from []*payload.Reader
+	opened := false
 	for _, b := range todo {
 		if !b.layer {
 			continue
 		}
-		if sec := reusable(opts.Reuse, b.digest, b.size); sec != nil {
+		if !opened && opts.Reuse != nil {
+			from, opened = opts.Reuse(), true
+		}
+		if sec := reusable(from, b.digest, b.size); sec != nil {
 			reused[b.digest] = sec
 			reusedBytes += b.size
 			continue
