@@ -1,14 +1,36 @@
 package payload
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path"
 	"runtime"
 	"sort"
+	"strconv"
 	"sync"
+	"sync/atomic"
 )
+
+// umask is the process's file mode creation mask: a file created with a
+// mode it does not mask needs no chmod. Unknown, every mode is set again.
+var umask = sync.OnceValue(func() os.FileMode {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0o777
+	}
+	for line := range bytes.Lines(status) {
+		if v, ok := bytes.CutPrefix(line, []byte("Umask:")); ok {
+			if m, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 8, 32); err == nil {
+				return os.FileMode(m) & 0o777
+			}
+		}
+	}
+	return 0o777
+})
 
 // Extract writes the rootfs into dir (created if missing), restoring modes.
 // Writes go through os.Root, so no entry, symlink or crafted path can reach
@@ -29,25 +51,39 @@ func (r *Reader) Extract(ctx context.Context, dir string, progress func(n int64)
 
 	files := append([]File(nil), r.index.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	// Each directory is made once, not once per file in it: os.Root opens
+	// every component of a path it is given.
+	made := map[string]bool{".": true}
+	var mkdir func(d string) error
+	mkdir = func(d string) error {
+		if made[d] {
+			return nil
+		}
+		if err := mkdir(path.Dir(d)); err != nil {
+			return err
+		}
+		made[d] = true
+		if err := root.Mkdir(d, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		return nil
+	}
 	var dirs []File
 	for _, f := range files {
 		if err := ValidPath(f.Path); err != nil {
 			return err
 		}
+		d := path.Dir(f.Path)
 		switch f.Type {
 		case TypeDir:
-			if err := root.MkdirAll(f.Path, 0o755); err != nil {
-				return fmt.Errorf("extract %s: %w", f.Path, err)
-			}
+			d = f.Path
 			dirs = append(dirs, f)
 		case TypeFile, TypeSymlink:
-			if d := path.Dir(f.Path); d != "." {
-				if err := root.MkdirAll(d, 0o755); err != nil {
-					return fmt.Errorf("extract %s: %w", f.Path, err)
-				}
-			}
 		default:
 			return fmt.Errorf("extract %s: unknown type %q", f.Path, f.Type)
+		}
+		if err := mkdir(d); err != nil {
+			return fmt.Errorf("extract %s: %w", f.Path, err)
 		}
 	}
 
@@ -78,10 +114,49 @@ func (r *Reader) Extract(ctx context.Context, dir string, progress func(n int64)
 type outFile struct {
 	path    string
 	mode    os.FileMode
+	dir     *outDir
 	mu      sync.Mutex
 	f       *os.File
 	pending int // segments not yet written
 	err     error
+}
+
+// outDir is a directory files are created in. It is opened once for all of
+// them and closed after the last: a file is then created with one openat,
+// where os.Root would open every component of its path again.
+type outDir struct {
+	name  string
+	once  sync.Once
+	r     *os.Root
+	err   error
+	files atomic.Int32 // files not yet created in it
+}
+
+// open returns the directory's root, opening it on first use.
+func (d *outDir) open(root *os.Root) (*os.Root, error) {
+	d.once.Do(func() {
+		if d.name == "." {
+			d.r = root
+			return
+		}
+		d.r, d.err = root.OpenRoot(d.name)
+	})
+	return d.r, d.err
+}
+
+// done counts a file created (or given up); the last closes the directory.
+func (d *outDir) done(root *os.Root) {
+	if d.files.Add(-1) == 0 {
+		d.close(root)
+	}
+}
+
+func (d *outDir) close(root *os.Root) {
+	d.once.Do(func() {}) // a directory never opened stays closed
+	if d.r != nil && d.r != root {
+		d.r.Close()
+	}
+	d.r = nil
 }
 
 // segment is the part of a chunk's uncompressed bytes that goes to one file.
@@ -98,16 +173,28 @@ type chunkTask struct {
 }
 
 // create opens f for writing, replacing what is at its path: a link left by
-// an earlier extract must not be written through.
+// an earlier extract must not be written through (O_EXCL fails on one).
 func (f *outFile) create(root *os.Root) (*os.File, error) {
-	root.Remove(f.path)
-	fh, err := root.OpenFile(f.path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	defer f.dir.done(root)
+	dir, err := f.dir.open(root)
 	if err != nil {
 		return nil, err
 	}
-	if err := fh.Chmod(f.mode.Perm()); err != nil {
-		fh.Close()
+	name := path.Base(f.path)
+	perm := f.mode.Perm()
+	fh, err := dir.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if errors.Is(err, fs.ErrExist) {
+		dir.Remove(name)
+		fh, err = dir.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	}
+	if err != nil {
 		return nil, err
+	}
+	if perm&umask() != 0 {
+		if err := fh.Chmod(perm); err != nil {
+			fh.Close()
+			return nil, err
+		}
 	}
 	return fh, nil
 }
@@ -138,14 +225,26 @@ func (f *outFile) write(root *os.Root, b []byte, at int64) error {
 // plan lists the stored chunks that files need, in data order, each with the
 // segments it holds, so every chunk is decoded once however many files share
 // it. Files without content are created here.
-func (r *Reader) plan(root *os.Root, files []File) ([]*chunkTask, error) {
+func (r *Reader) plan(root *os.Root, files []File) ([]*chunkTask, map[string]*outDir, error) {
 	tasks := map[Chunk]*chunkTask{}
+	dirs := map[string]*outDir{}
+	for _, f := range files {
+		if f.Type != TypeFile {
+			continue
+		}
+		d := dirs[path.Dir(f.Path)]
+		if d == nil {
+			d = &outDir{name: path.Dir(f.Path)}
+			dirs[d.name] = d
+		}
+		d.files.Add(1)
+	}
 	for _, f := range files {
 		if f.Type != TypeFile {
 			continue
 		}
 		b := r.blobs[f.Digest]
-		of := &outFile{path: f.Path, mode: f.Mode}
+		of := &outFile{path: f.Path, mode: f.Mode, dir: dirs[path.Dir(f.Path)]}
 		for i, c := range b.Chunks {
 			lo, hi := b.span(i)
 			if lo >= hi {
@@ -166,7 +265,7 @@ func (r *Reader) plan(root *os.Root, files []File) ([]*chunkTask, error) {
 				err = fh.Close()
 			}
 			if err != nil {
-				return nil, fmt.Errorf("extract %s: %w", f.Path, err)
+				return nil, dirs, fmt.Errorf("extract %s: %w", f.Path, err)
 			}
 		}
 	}
@@ -175,13 +274,18 @@ func (r *Reader) plan(root *os.Root, files []File) ([]*chunkTask, error) {
 		list = append(list, t)
 	}
 	sort.Slice(list, func(i, j int) bool { return list[i].c.Offset < list[j].c.Offset })
-	return list, nil
+	return list, dirs, nil
 }
 
 func (r *Reader) extractFiles(parent context.Context, root *os.Root, files []File, progress func(int64)) error {
 	ctx, cancel := context.WithCancel(parent)
 	defer cancel()
-	list, err := r.plan(root, files)
+	list, dirs, err := r.plan(root, files)
+	defer func() {
+		for _, d := range dirs { // those of files never created (a failure)
+			d.close(root)
+		}
+	}()
 	if err != nil {
 		return err
 	}

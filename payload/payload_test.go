@@ -302,3 +302,49 @@ func TestExtractRefusesEscape(t *testing.T) {
 		t.Fatal("extract wrote through a symlink outside its directory")
 	}
 }
+
+// TestExtractOverExisting extracts into a directory that holds an earlier
+// extraction, with a file replaced by a symlink to outside and a directory
+// in place of a file: every file is written in place, nothing through the
+// link, and modes the umask would mask are set.
+func TestExtractOverExisting(t *testing.T) {
+	dir := t.TempDir()
+	files := []testFile{
+		{"bin/tool", content(1, 3000, true), 0o777},
+		{"etc/a.yaml", content(3, 1000, true), 0o664},
+		{"etc/b.yaml", content(4, 100, true), 0o600},
+	}
+	r, err := Open(build(t, dir, files))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ext := filepath.Join(dir, "x")
+	if err := r.Extract(context.Background(), ext, nil); err != nil {
+		t.Fatal(err)
+	}
+	outside := filepath.Join(t.TempDir(), "victim")
+	os.WriteFile(outside, []byte("keep"), 0o644)
+	os.Remove(filepath.Join(ext, "etc/a.yaml"))
+	os.Symlink(outside, filepath.Join(ext, "etc/a.yaml"))
+	os.Remove(filepath.Join(ext, "etc/b.yaml"))
+	os.Mkdir(filepath.Join(ext, "etc/b.yaml"), 0o755)
+	if err := r.Extract(context.Background(), ext, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(outside); string(b) != "keep" {
+		t.Fatal("extract wrote through a symlink")
+	}
+	for _, f := range files {
+		st, err := os.Lstat(filepath.Join(ext, f.path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !st.Mode().IsRegular() || st.Mode().Perm() != f.mode {
+			t.Errorf("%s: mode %v, want a file with %v", f.path, st.Mode(), f.mode)
+		}
+		if got, _ := os.ReadFile(filepath.Join(ext, f.path)); !bytes.Equal(got, f.data) {
+			t.Errorf("%s: content differs", f.path)
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/sealpack/sealpack/internal/benchtree"
@@ -52,13 +53,12 @@ func run(sealpack string, size, runs int) error {
 	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte("FROM scratch\nCOPY data /data\n"), 0o644)
 	out := filepath.Join(tmp, "app.run")
 	ref := filepath.Join(tmp, "ref.tar.zst")
-	fmt.Printf("mixed tree: %d MiB (half random, a quarter Go sources, a quarter Go binaries), %d runs each, median\n\n", size>>20, runs)
+	fmt.Printf("mixed tree: %d MiB (half random, a quarter Go sources, a quarter Go binaries)\n%d runs each, sealpack and reference alternating, each after a sync; medians\n\n", size>>20, runs)
 	fmt.Printf("%-34s %12s %12s %8s %8s\n", "figure", "sealpack", "reference", "ratio", "limit")
 
-	build := median(runs, func() error {
+	build, tarzst := pair(runs, nil, func() error {
 		return sh(sealpack, "build", "-f", filepath.Join(ctx, "Kubefile"), "-o", out, ctx)
-	})
-	tarzst := median(runs, func() error {
+	}, func() error {
 		return sh("bash", "-c", fmt.Sprintf("tar -C %s -cf - data | zstd -T0 -3 -q -f -o %s", ctx, ref))
 	})
 	row("build vs tar -c | zstd -T0 -3", build, tarzst, 1.5)
@@ -72,15 +72,16 @@ func run(sealpack string, size, runs int) error {
 	st, _ := os.Stat(ref)
 	fmt.Printf("%-34s %12s %12s %8.3f %8.2f\n", "payload size vs tar.zst", mib(rep.PayloadBytes), mib(st.Size()), float64(rep.PayloadBytes)/float64(st.Size()), 1.01)
 
-	verify := median(runs, func() error { return sh(out, "verify") })
-	sha := median(runs, func() error { return sh("sha256sum", out) })
+	verify, sha := pair(runs, nil, func() error { return sh(out, "verify") }, func() error { return sh("sha256sum", out) })
 	row("verify vs sha256sum (time)", verify, sha, 1/0.8)
 
 	x1, x2 := filepath.Join(tmp, "x1"), filepath.Join(tmp, "x2")
-	extract := median(runs, func() error { os.RemoveAll(x1); return sh(out, "extract", x1) })
-	unzst := median(runs, func() error {
+	clean := func() {
+		os.RemoveAll(x1)
 		os.RemoveAll(x2)
 		os.MkdirAll(x2, 0o755)
+	}
+	extract, unzst := pair(runs, clean, func() error { return sh(out, "extract", x1) }, func() error {
 		return sh("bash", "-c", fmt.Sprintf("zstd -d -c -q %s | tar -C %s -xf -", ref, x2))
 	})
 	row("extract vs zstd -d | tar -x", extract, unzst, 1/0.8)
@@ -105,8 +106,8 @@ func run(sealpack string, size, runs int) error {
 		return err
 	}
 	os.RemoveAll(large)
-	bigIns := median(runs*3, func() error { return sh(largeOut, "inspect", "--json") })
-	smallIns := median(runs*3, func() error { return sh(smallOut, "inspect", "--json") })
+	bigIns, smallIns := pair(runs*3, nil, func() error { return sh(largeOut, "inspect", "--json") },
+		func() error { return sh(smallOut, "inspect", "--json") })
 	row(fmt.Sprintf("inspect %s vs 1 MiB installer", mib(fileSize(largeOut))), bigIns, smallIns, 2)
 	fmt.Printf("%-34s %12s %12s %8s %8s\n", "inspect absolute", bigIns.Round(time.Millisecond), "", "", "<100ms")
 	return nil
@@ -121,16 +122,32 @@ func row(name string, ours, ref time.Duration, limit float64) {
 	fmt.Printf("%-34s %12s %12s %8.2f %8.2f%s\n", name, ours.Round(time.Millisecond), ref.Round(time.Millisecond), ratio, limit, mark)
 }
 
-func median(n int, f func() error) time.Duration {
-	var ds []time.Duration
-	for range n {
+// pair times a and b alternately, n times each, and returns their medians:
+// the machine's drift then weighs on both alike. Before every timed run,
+// prep (when set) runs and the page cache's dirty pages are written out
+// (sync), so no run pays for the writes of the one before.
+func pair(n int, prep func(), a, b func() error) (time.Duration, time.Duration) {
+	var da, db []time.Duration
+	timed := func(f func() error) time.Duration {
+		if prep != nil {
+			prep()
+		}
+		syscall.Sync()
 		t := time.Now()
 		if err := f(); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
-		ds = append(ds, time.Since(t))
+		return time.Since(t)
 	}
+	for range n {
+		da = append(da, timed(a))
+		db = append(db, timed(b))
+	}
+	return median(da), median(db)
+}
+
+func median(ds []time.Duration) time.Duration {
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	return ds[len(ds)/2]
 }
