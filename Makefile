@@ -6,7 +6,7 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/sealpack/sealpack/internal/version.Version=$(VERSION)
 STUBS := cmd/sealpack/stubs/stub-linux-amd64 cmd/sealpack/stubs/stub-linux-arm64
-FUZZTIME ?= 10s
+FUZZEXECS ?= 10000
 export CGO_ENABLED := 0
 
 .PHONY: all stubs deps test fuzz demo bench clean
@@ -35,7 +35,7 @@ test: deps all
 	$(MAKE) fuzz
 
 fuzz:
-	./scripts/fuzz.sh $(FUZZTIME)
+	./scripts/fuzz.sh $(FUZZEXECS)
 
 demo: deps all bin/fakek8s-amd64
 	./scripts/demo.sh
