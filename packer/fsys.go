@@ -78,11 +78,40 @@ func (f *rootFS) ReadLink(name string) (string, error) {
 	return e.target, nil
 }
 
+// plain returns name's entry when no component of it is a symlink to
+// follow (most paths): each prefix of name is looked up as it is, without
+// building paths. Otherwise it returns nil and resolve takes the long way.
+func (f *rootFS) plain(name string, follow bool) *entry {
+	if name == "." {
+		return nil
+	}
+	for i := 0; ; i++ {
+		if i < len(name) && name[i] != '/' {
+			continue
+		}
+		e, ok := f.root.entries[name[:i]]
+		switch {
+		case !ok:
+			return nil
+		case i == len(name):
+			if e.typ == payload.TypeSymlink && follow {
+				return nil
+			}
+			return e
+		case e.typ != payload.TypeDir:
+			return nil
+		}
+	}
+}
+
 // resolve finds name's entry, following symlinks in every component (and in
 // the last one when follow is set). Absolute targets and ".." stay inside.
 func (f *rootFS) resolve(op, name string, follow bool) (string, *entry, error) {
 	if !fs.ValidPath(name) {
 		return "", nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
+	}
+	if e := f.plain(name, follow); e != nil {
+		return name, e, nil
 	}
 	var parts []string
 	if name != "." {
@@ -210,7 +239,11 @@ func (d *dirFile) ReadDir(n int) ([]fs.DirEntry, error) {
 	}
 	out := make([]fs.DirEntry, len(names))
 	for i, name := range names {
-		out[i] = fs.FileInfoToDirEntry(&fileInfo{name: name, e: d.fsys.root.entries[path.Join(d.p, name)]})
+		p := name
+		if d.p != "" {
+			p = d.p + "/" + name
+		}
+		out[i] = fs.FileInfoToDirEntry(&fileInfo{name: name, e: d.fsys.root.entries[p]})
 	}
 	d.off += len(names)
 	return out, nil
