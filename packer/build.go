@@ -75,6 +75,11 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 		}
 	}()
 	b.excluded = outputFilter(opts.Output)
+	// The stub (tens of megabytes) is copied in the background from now on,
+	// on the core the walk of the build context leaves idle.
+	if err := b.startStub(w); err != nil {
+		return nil, err
+	}
 
 	if err := b.from(from); err != nil {
 		return nil, err

@@ -16,9 +16,6 @@ import (
 // every other file in one Add, which compresses in parallel. Entries are
 // sorted by path, so the same inputs give the same bytes.
 func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error) {
-	if err := b.startStub(w); err != nil {
-		return nil, err
-	}
 	for _, p := range b.root.paths() {
 		if e := b.root.entries[p]; e.typ == payload.TypeFile && e.blob != "" {
 			if err := w.AddStored(ctx, b.base, e.blob); err != nil {
@@ -91,8 +88,8 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 	return res, nil
 }
 
-// startStub has the Writer copy the installer program while the rootfs is
-// compressed: its size is known before it is read.
+// startStub has the Writer copy the installer program while the Kubefile
+// runs and the rootfs is compressed: its size is known before it is read.
 func (b *builder) startStub(w *payload.Writer) error {
 	stub, err := b.opts.Stub(b.opts.Platform)
 	if err != nil {
