@@ -151,12 +151,14 @@ func (d *outDir) done(root *os.Root) {
 	}
 }
 
+// close closes the directory; once closed, open fails instead of opening
+// it again.
 func (d *outDir) close(root *os.Root) {
-	d.once.Do(func() {}) // a directory never opened stays closed
+	d.once.Do(func() {})
 	if d.r != nil && d.r != root {
 		d.r.Close()
 	}
-	d.r = nil
+	d.r, d.err = nil, os.ErrClosed
 }
 
 // segment is the part of a chunk's uncompressed bytes that goes to one file.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -72,13 +73,12 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	reused := map[string]*io.SectionReader{}
 	var reusedBytes int64
 	var from []*payload.Reader
-	opened := false
+	if opts.Reuse != nil && slices.ContainsFunc(todo, func(b *blob) bool { return b.layer }) {
+		from = opts.Reuse()
+	}
 	for _, b := range todo {
 		if !b.layer {
 			continue
-		}
-		if !opened && opts.Reuse != nil {
-			from, opened = opts.Reuse(), true
 		}
 		if sec := reusable(from, b.digest, b.size); sec != nil {
 			reused[b.digest] = sec
