@@ -158,8 +158,8 @@ func Create(path string, opts ...Option) (*Writer, error) {
 
 // WriteStub copies the installer stub; it must come before any Add.
 func (w *Writer) WriteStub(r io.Reader) error {
-	if w.off != 0 || w.stubSize != 0 {
-		return errors.New("payload: stub written twice or after data")
+	if err := w.stubAllowed(); err != nil {
+		return err
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(w.f, h), r)
@@ -175,9 +175,9 @@ func (w *Writer) WriteStub(r io.Reader) error {
 // that copying it overlaps Add (it is tens of megabytes); Commit waits for it.
 // r is read to its end and closed. Use it or WriteStub, before any Add.
 func (w *Writer) StartStub(r io.ReadCloser, size int64) error {
-	if w.off != 0 || w.stubSize != 0 || w.stub != nil {
+	if err := w.stubAllowed(); err != nil {
 		r.Close()
-		return errors.New("payload: stub written twice or after data")
+		return err
 	}
 	w.stubSize, w.sink.base = size, size
 	c := &stubCopy{done: make(chan struct{})}
@@ -196,6 +196,14 @@ func (w *Writer) StartStub(r io.ReadCloser, size int64) error {
 			c.sha = hex.EncodeToString(h.Sum(nil))
 		}
 	}()
+	return nil
+}
+
+// stubAllowed says whether a stub may still be written: once, before data.
+func (w *Writer) stubAllowed() error {
+	if w.off != 0 || w.stubSize != 0 || w.stub != nil {
+		return errors.New("payload: stub written twice or after data")
+	}
 	return nil
 }
 
