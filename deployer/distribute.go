@@ -16,7 +16,7 @@ import (
 )
 
 // RootfsDir is where the rootfs goes on the hosts.
-const RootfsDir = "/var/lib/sealpack/rootfs"
+const RootfsDir = stateDir + "/rootfs"
 
 // distribute copies the rootfs to the hosts over SFTP: master0 gets all of it
 // (CMD lines may use any file), the other hosts what they need to become

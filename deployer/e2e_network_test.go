@@ -192,6 +192,8 @@ func TestPartitionedDuringJoin(t *testing.T) {
 	if n := s.nodes(0); len(n) != 3 {
 		t.Errorf("the cluster has %d nodes, want 3", len(n))
 	}
+	// The cut-off attempt's config is gone too, whichever ended first.
+	noConfigLeft(t, victim)
 	for _, call := range s.allCalls(2) {
 		if call.Command == "kubeadm" {
 			exit := -1

@@ -35,33 +35,68 @@ func dupContent(s *site, p string) bool {
 	return false
 }
 
-// lastReceived is what the host's sshd received on its last closed
-// connection ("Transferred: sent N, received M bytes"); sshd logs it a
-// moment after the connection ends.
-func lastReceived(t *testing.T, h *testhost.Host) int64 {
-	re := regexp.MustCompile(`Transferred: sent \d+, received (\d+) bytes`)
-	for range 50 {
+var (
+	acceptedRE    = regexp.MustCompile(`Accepted \w+ for \S+ from `)
+	transferredRE = regexp.MustCompile(`Transferred: sent \d+, received (\d+) bytes`)
+)
+
+// sshdMark is how far h's sshd log has got: logins accepted, and
+// connections that logged their transfer totals.
+type sshdMark struct{ accepted, transferred int }
+
+func markSSHD(h *testhost.Host) sshdMark {
+	log, _ := h.SSHDLog()
+	return sshdMark{len(acceptedRE.FindAllString(log, -1)), len(transferredRE.FindAllString(log, -1))}
+}
+
+// receivedSince is what h's sshd received on the connections logged in
+// since m, once each has logged its totals ("Transferred: sent N, received
+// M bytes", a moment after it closes). A connection cut off abruptly, as
+// by a kill, never logs them: hence counting from a mark, not the last
+// lines of the log.
+func receivedSince(t *testing.T, h *testhost.Host, m sshdMark) int64 {
+	t.Helper()
+	for range 100 {
 		log, _ := h.SSHDLog()
-		all := re.FindAllStringSubmatch(log, -1)
-		if n := len(all); n >= 2 { // the stopped run's connection, then the re-run's
-			v, _ := strconv.ParseInt(all[n-1][1], 10, 64)
-			return v
+		now := len(acceptedRE.FindAllString(log, -1)) - m.accepted
+		all := transferredRE.FindAllStringSubmatch(log, -1)
+		if now > 0 && len(all)-m.transferred >= now {
+			var sum int64
+			for _, a := range all[len(all)-now:] {
+				v, _ := strconv.ParseInt(a[1], 10, 64)
+				sum += v
+			}
+			return sum
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("%s: sshd logged no transfer totals", h.Name)
+	log, _ := h.SSHDLog()
+	t.Fatalf("%s: sshd logged no transfer totals for the connections since the mark %+v:\n%s", h.Name, m, log)
 	return 0
 }
 
-// waitGone waits until no process named name runs on h.
-func waitGone(t *testing.T, h *testhost.Host, name string) {
+// waitGone waits until no process matching the pgrep arguments runs on h.
+func waitGone(t *testing.T, h *testhost.Host, pgrep string) {
 	for range 100 {
-		if _, err := h.Exec(context.Background(), "pgrep -x "+name); err != nil {
+		if _, err := h.Exec(context.Background(), "pgrep "+pgrep); err != nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: %s still runs", h.Name, name)
+	t.Fatalf("%s: pgrep %s still finds a process", h.Name, pgrep)
+}
+
+// noConfigLeft checks that no kubeadm configuration (they hold the
+// bootstrap token) is left on h.
+func noConfigLeft(t *testing.T, h *testhost.Host) {
+	t.Helper()
+	out, err := h.Exec(context.Background(), "ls /var/lib/sealpack/ | grep yaml || true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("%s: configuration files left in /var/lib/sealpack: %s", h.Name, s)
+	}
 }
 
 func atoi(b []byte) int {
@@ -120,9 +155,12 @@ spec:
 		t.Fatalf("err = %v, want distribute stopped by the cancel", err)
 	}
 	// The hosts' SFTP servers write what they had received before the
-	// connection went away: wait until they are gone.
+	// connection went away: wait until they are gone, and sshd's own process for
+	// each connection (sshd is the host's PID 1) too, so that what it logs
+	// comes before the mark below.
 	for _, h := range s.w.Hosts {
-		waitGone(t, h, "sftp-server")
+		waitGone(t, h, "-x sftp-server")
+		waitGone(t, h, "-P 1 -x sshd")
 	}
 	// What the stop left behind, host by host: files in place, .part files.
 	inPlace := make([]int, len(s.w.Hosts))
@@ -154,6 +192,10 @@ spec:
 	}
 
 	s.resetEvents()
+	var marks []sshdMark
+	for _, h := range s.w.Hosts {
+		marks = append(marks, markSSHD(h))
+	}
 	if err := deployer.Apply(context.Background(), c, s.opts()); err != nil {
 		t.Fatalf("re-run: %v", err)
 	}
@@ -199,7 +241,7 @@ spec:
 				need -= size
 			}
 		}
-		if got := lastReceived(t, h); got < need || got > need+4<<20 {
+		if got := receivedSince(t, h, marks[i]); got < need || got > need+4<<20 {
 			t.Errorf("host %d: received %d bytes in the re-run, %d were missing", i, got, need)
 		} else {
 			t.Logf("host %d: received %d bytes in the re-run, %d were missing", i, got, need)
@@ -244,16 +286,23 @@ func TestJoinRetriedAfterHalfDoneAttempt(t *testing.T) {
 	if err != nil {
 		t.Fatalf("re-run: %v", err)
 	}
+	// Each attempt reads its own config file.
 	var lines []string
+	configs := map[string]bool{}
+	cfgRE := regexp.MustCompile(`/var/lib/sealpack/kubeadm-join\.[0-9a-f]{12}\.yaml`)
 	for _, call := range s.allCalls(1) {
 		if call.Command == "kubeadm" {
-			lines = append(lines, call.Line())
+			for _, c := range cfgRE.FindAllString(call.Line(), -1) {
+				configs[c] = true
+			}
+			lines = append(lines, cfgRE.ReplaceAllString(call.Line(), "CONFIG"))
 		}
 	}
-	want := []string{"kubeadm join --config /var/lib/sealpack/kubeadm-join.yaml", "kubeadm reset -f", "kubeadm join --config /var/lib/sealpack/kubeadm-join.yaml"}
-	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
-		t.Errorf("kubeadm on the node ran:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	want := []string{"kubeadm join --config CONFIG", "kubeadm reset -f", "kubeadm join --config CONFIG"}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") || len(configs) != 2 {
+		t.Errorf("kubeadm on the node ran:\n%s\nwant:\n%s\nwith two config files, got %v", strings.Join(lines, "\n"), strings.Join(want, "\n"), configs)
 	}
+	noConfigLeft(t, node)
 	if n := s.nodes(0); len(n) != 2 {
 		t.Errorf("the cluster has %d nodes, want 2", len(n))
 	}

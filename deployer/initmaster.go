@@ -22,8 +22,7 @@ type initMaster0 struct{}
 func (initMaster0) Name() string { return event.InitMaster0 }
 
 const (
-	initConfigPath = "/var/lib/sealpack/kubeadm-init.yaml"
-	adminConf      = "/etc/kubernetes/admin.conf"
+	adminConf = "/etc/kubernetes/admin.conf"
 	// alreadyMark is printed by a step that finds its work done by an
 	// earlier run that was stopped before it could record it.
 	alreadyMark = "SEALPACK_ALREADY_DONE"
@@ -38,7 +37,7 @@ func (initMaster0) Plan(r *run) []string {
 	if r.state.Done(event.InitMaster0, r.master0) {
 		return nil
 	}
-	return []string{fmt.Sprintf("%s: kubeadm init --config %s --upload-certs", r.master0, initConfigPath)}
+	return []string{r.master0 + ": kubeadm init --config <generated> --upload-certs"}
 }
 
 func (initMaster0) Run(ctx context.Context, r *run) error {
@@ -47,12 +46,13 @@ func (initMaster0) Run(ctx context.Context, r *run) error {
 		if err != nil {
 			return err
 		}
-		if err := r.putFile(ctx, r.master0, cfg, initConfigPath, 0o600); err != nil {
+		path := onceConfigPath("kubeadm-init")
+		if err := r.putFile(ctx, r.master0, cfg, path, 0o600); err != nil {
 			return fmt.Errorf("writing the kubeadm config: %w", err)
 		}
 		// kubeadm refuses a second init: onceScript makes it safe to repeat.
 		out, err := r.exec(ctx, event.InitMaster0, r.master0,
-			onceScript("kubeadm-init", "kubeadm init --config "+initConfigPath+" --upload-certs", initConfigPath), r.env(r.master0))
+			onceScript("kubeadm-init", `kubeadm init --config "$cfg" --upload-certs`, path), r.env(r.master0))
 		if err != nil {
 			return fmt.Errorf("kubeadm init: %w", err)
 		}

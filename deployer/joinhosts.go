@@ -19,10 +19,6 @@ type joinNodes struct{}
 func (joinMasters) Name() string { return event.JoinMasters }
 func (joinNodes) Name() string   { return event.JoinNodes }
 
-const (
-	joinConfigPath = "/var/lib/sealpack/kubeadm-join.yaml"
-)
-
 func (joinMasters) Plan(r *run) []string { return joinPlan(r, r.joiningMasters(), "--control-plane") }
 func (joinNodes) Plan(r *run) []string   { return joinPlan(r, r.joiningNodes(), "") }
 
@@ -119,10 +115,11 @@ func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) err
 	if err != nil {
 		return err
 	}
-	if err := r.putFile(ctx, ip, cfg, joinConfigPath, 0o600); err != nil {
+	path := onceConfigPath("kubeadm-join")
+	if err := r.putFile(ctx, ip, cfg, path, 0o600); err != nil {
 		return fmt.Errorf("writing the join config: %w", err)
 	}
-	_, err = r.exec(ctx, phase, ip, onceScript("kubeadm-join", "kubeadm join --config "+joinConfigPath, joinConfigPath), r.env(ip))
+	_, err = r.exec(ctx, phase, ip, onceScript("kubeadm-join", `kubeadm join --config "$cfg"`, path), r.env(ip))
 	if err != nil {
 		return fmt.Errorf("kubeadm join: %w", err)
 	}

@@ -36,7 +36,7 @@ const (
 
 // markerPath records on a host which cluster sealpack installed there, so a
 // re-run knows that the ports in use are its own.
-const markerPath = "/var/lib/sealpack/cluster"
+const markerPath = stateDir + "/cluster"
 
 const factsScript = `set +e
 echo "hostname=$(hostname)"
