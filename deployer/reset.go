@@ -83,7 +83,7 @@ func (cleanHost) Plan(r *run) []string {
 	var out []string
 	for _, ip := range r.targets {
 		out = append(out, fmt.Sprintf("%s: %s, kubeadm reset -f, remove %s, /usr/local/bin/{%s}, containerd registry config",
-			ip, cleanHostScript, path.Dir(RootfsDir), strings.Join(r.binNames(), ",")))
+			ip, cleanHostScript, stateDir, strings.Join(r.binNames(), ",")))
 	}
 	return out
 }
@@ -112,7 +112,7 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		for _, host := range registryHosts(r.opts.Payload) {
 			fmt.Fprintf(&b, "grep -qs 'written by sealpack' %[1]s/hosts.toml && rm -rf %[1]s\n", shq("/etc/containerd/certs.d/"+host))
 		}
-		fmt.Fprintf(&b, "rm -rf %s\ntrue\n", shq(path.Dir(RootfsDir)))
+		fmt.Fprintf(&b, "rm -rf %s\ntrue\n", shq(stateDir))
 		if _, err := r.exec(ctx, event.CleanHost, ip, b.String(), r.env(ip)); err != nil {
 			r.emit(event.Event{Type: event.HostFail, Phase: event.CleanHost, Host: ip, Message: err.Error()})
 			return err
