@@ -60,10 +60,19 @@ func freePort(t *testing.T, ip string) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
+// The daemons listen on the real ports. Each test has its own loopback
+// addresses, so these cannot clash; ports taken from freePort could: the
+// kernel may hand the same one out twice, or to an outgoing connection
+// from the host's address before the daemon binds it.
+const (
+	apiServerPort = 6443
+	kubeletPort   = 10250
+)
+
 func newHost(t *testing.T, name, ip string, extraEnv ...string) *fakeHost {
 	t.Helper()
 	root := t.TempDir()
-	h := &fakeHost{t: t, name: name, ip: ip, root: root, apiPort: freePort(t, ip)}
+	h := &fakeHost{t: t, name: name, ip: ip, root: root, apiPort: apiServerPort}
 	h.write("/proc/sys/net/ipv4/ip_forward", "1\n")
 	sock := h.path("/var/run/containerd/containerd.sock")
 	if err := os.MkdirAll(filepath.Dir(sock), 0o755); err != nil {
@@ -95,7 +104,7 @@ func newHost(t *testing.T, name, ip string, extraEnv ...string) *fakeHost {
 		"FAKEK8S_HOST_IP="+ip,
 		"FAKEK8S_HOSTNAME="+name,
 		"FAKEK8S_APISERVER_PORT="+strconv.Itoa(h.apiPort),
-		"FAKEK8S_KUBELET_PORT="+strconv.Itoa(freePort(t, ip)),
+		"FAKEK8S_KUBELET_PORT="+strconv.Itoa(kubeletPort),
 		"FAKEK8S_WAIT_TIMEOUT=20s",
 		"FAKEK8S_DISCOVERY_TIMEOUT=5s",
 	)

@@ -369,11 +369,6 @@ func TestControlPlaneJoin(t *testing.T) {
 	m0 := newHost(t, "master0", "127.0.18.1")
 	m1 := newHost(t, "master1", "127.0.18.2")
 	m2 := newHost(t, "master2", "127.0.18.3")
-	// Joined control-plane nodes serve on the same port, as in a cluster.
-	for _, h := range []*fakeHost{m1, m2} {
-		h.apiPort = m0.apiPort
-		h.env = append(h.env, "FAKEK8S_APISERVER_PORT="+strconv.Itoa(m0.apiPort))
-	}
 	init := initMaster(t, m0, "controlPlaneEndpoint: "+m0.endpoint()+"\n", "--upload-certs")
 	key := certKeyRE.FindStringSubmatch(init.stdout)[1]
 	w := joinWorkerRE.FindStringSubmatch(init.stdout)
