@@ -6,12 +6,12 @@ import (
 	"context"
 	"io"
 	"log"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -62,22 +62,21 @@ func TestInstallerServesAndPushesImages(t *testing.T) {
 		t.Fatalf("build: %v\n%s", err, stderr)
 	}
 
-	// ./app.run registry --addr 127.0.0.1:PORT
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	addr := l.Addr().String()
-	l.Close()
+	// ./app.run registry --addr 127.0.0.1:0: it says which port it got.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	cmd := exec.CommandContext(ctx, out, "registry", "--addr", addr)
+	cmd := exec.CommandContext(ctx, out, "registry", "--addr", "127.0.0.1:0")
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cancel(); cmd.Wait() }()
 	line, _ := bufio.NewReader(stdout).ReadString('\n')
-	if !strings.Contains(line, "serving 1 images") {
+	m := regexp.MustCompile(`^serving 1 images on http://(127\.0\.0\.1:\d+) `).FindStringSubmatch(line)
+	if m == nil {
 		t.Fatalf("registry said %q", line)
 	}
+	addr := m[1]
 	ref, _ := name.ParseReference(addr+"/library/nginx:1.27", name.Insecure)
 	desc, err := remote.Get(ref)
 	if err != nil || desc.Digest.String() != digest {
