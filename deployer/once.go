@@ -27,10 +27,9 @@ func onceConfigPath(name string) string {
 // goes on; a command of an earlier run still running is waited for (a
 // minute at most, then killed); and an attempt that ended half-way is
 // cleaned with kubeadm reset before the next, since kubeadm refuses to run
-// over what it left. The configuration file (from onceConfigPath) holds a
-// secret: it is removed whatever happens, and so are those earlier
-// attempts left behind.
-// command names the file as "$cfg".
+// over what it left. command names its configuration file (from
+// onceConfigPath) "$cfg". That file holds a secret: it is removed whatever
+// happens, and so are those that earlier attempts left behind.
 func onceScript(name, command, config string) string {
 	// The first line is what logs and errors show of the script.
 	return fmt.Sprintf(`# %[6]s (once)
