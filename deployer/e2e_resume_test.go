@@ -3,6 +3,7 @@ package deployer_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -305,5 +306,79 @@ func TestJoinRetriedAfterHalfDoneAttempt(t *testing.T) {
 	noConfigLeft(t, node)
 	if n := s.nodes(0); len(n) != 2 {
 		t.Errorf("the cluster has %d nodes, want 2", len(n))
+	}
+}
+
+// TestRejoinAfterJoinKilledOnceRegistered: a kubeadm join killed after its
+// kubelet registered the node (the installer was killed, or the host
+// rebooted, at the end of the join) leaves a Ready Node behind, and kubeadm
+// join refuses to join a node of that name again while it is Ready. The
+// re-run resets the host, removes the Node and joins.
+func TestRejoinAfterJoinKilledOnceRegistered(t *testing.T) {
+	s := newSite(t, 2)
+	ctx := context.Background()
+	node := s.w.Hosts[1]
+	c := s.cluster("apiVersion: sealer.cloud/v2\nkind: Cluster\nmetadata: {name: e2e}\nspec:\n  ssh: {passwd: sealpack}\n  hosts:\n  - ips: [{{0}}]\n    roles: [master]\n  - ips: [{{1}}]\n    roles: [node]\n")
+	if err := deployer.Apply(ctx, c, s.opts()); err != nil {
+		t.Fatal(err)
+	}
+	// The state a kill at the end of the join leaves: on the host, an
+	// attempt without its done marker (its kubelet runs, the Node is
+	// Ready); on the jump host, no record of the join.
+	if _, err := node.Exec(ctx, "cd /var/lib/sealpack && rm kubeadm-join.done && echo 999999 > kubeadm-join.pid && echo 137 > kubeadm-join.rc"); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := s.nodes(0)[node.IP]; !ok || !nodeIsReady(n) {
+		t.Fatalf("the node is not Ready before the re-run: %+v", n)
+	}
+	forgetStep(t, filepath.Join(s.dir, ".sealpack", "state.json"), event.JoinNodes+"/"+node.IP)
+
+	err := deployer.Apply(ctx, c, s.opts())
+	s.keep()
+	if err != nil {
+		t.Fatalf("re-run: %v", err)
+	}
+	var lines []string
+	for _, call := range s.allCalls(1) {
+		if call.Command == "kubeadm" {
+			lines = append(lines, regexp.MustCompile(`--config \S+`).ReplaceAllString(call.Line(), "--config CONFIG"))
+		}
+	}
+	want := "kubeadm join --config CONFIG\nkubeadm reset -f\nkubeadm join --config CONFIG"
+	if got := strings.Join(lines, "\n"); got != want {
+		t.Errorf("kubeadm on the node ran:\n%s\nwant:\n%s", got, want)
+	}
+	log, _ := os.ReadFile(filepath.Join(s.dir, ".sealpack", "logs", node.IP+".log"))
+	if !strings.Contains(string(log), "removing node "+node.Name+", left by the half-done join") {
+		t.Errorf("the node's log does not say the stale Node was removed:\n%s", log)
+	}
+	if n := s.nodes(0); len(n) != 2 {
+		t.Errorf("the cluster has %d nodes, want 2", len(n))
+	}
+	noConfigLeft(t, node)
+}
+
+// forgetStep removes a step's record from a deployer state file, as if the
+// run had been killed before recording it.
+func forgetStep(t *testing.T, path, step string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	steps, _ := st["steps"].(map[string]any)
+	if _, ok := steps[step]; !ok {
+		t.Fatalf("%s has no step %s", path, step)
+	}
+	delete(steps, step)
+	if b, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -42,17 +42,8 @@ func (initMaster0) Plan(r *run) []string {
 
 func (initMaster0) Run(ctx context.Context, r *run) error {
 	err := r.step(ctx, event.InitMaster0, r.master0, func(ctx context.Context) error {
-		cfg, err := r.kubeadmConfig()
-		if err != nil {
-			return err
-		}
-		path := onceConfigPath("kubeadm-init")
-		if err := r.putFile(ctx, r.master0, cfg, path, 0o600); err != nil {
-			return fmt.Errorf("writing the kubeadm config: %w", err)
-		}
-		// kubeadm refuses a second init: onceScript makes it safe to repeat.
-		out, err := r.exec(ctx, event.InitMaster0, r.master0,
-			onceScript("kubeadm-init", `kubeadm init --config "$cfg" --upload-certs`, path), r.env(r.master0))
+		// kubeadm refuses a second init: once makes it safe to repeat.
+		out, err := r.once(ctx, event.InitMaster0, r.master0, "kubeadm-init", `kubeadm init --config "$cfg" --upload-certs`, r.kubeadmConfig, nil)
 		if err != nil {
 			return fmt.Errorf("kubeadm init: %w", err)
 		}

@@ -103,25 +103,40 @@ func (r *run) joinInfo(ctx context.Context, phase string, controlPlane bool) (en
 }
 
 func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) error {
-	_, token, hash, certKey, err := r.joinInfo(ctx, phase, controlPlane)
-	if err != nil {
-		return err
+	config := func() ([]byte, error) {
+		_, token, hash, certKey, err := r.joinInfo(ctx, phase, controlPlane)
+		if err != nil {
+			return nil, err
+		}
+		if !controlPlane {
+			// MergeKubeadm gives masters a controlPlane section only with a key.
+			certKey = ""
+		}
+		return r.joinConfig(ip, token, []string{hash}, certKey)
 	}
-	if !controlPlane {
-		// MergeKubeadm gives masters a controlPlane section only with a key.
-		certKey = ""
-	}
-	cfg, err := r.joinConfig(ip, token, []string{hash}, certKey)
-	if err != nil {
-		return err
-	}
-	path := onceConfigPath("kubeadm-join")
-	if err := r.putFile(ctx, ip, cfg, path, 0o600); err != nil {
-		return fmt.Errorf("writing the join config: %w", err)
-	}
-	_, err = r.exec(ctx, phase, ip, onceScript("kubeadm-join", `kubeadm join --config "$cfg"`, path), r.env(ip))
-	if err != nil {
+	// A join cut off half-way may have registered the node: kubeadm join
+	// refuses to join it again while that Node is Ready.
+	forget := func() error { return r.deleteNode(ctx, phase, ip) }
+	if _, err := r.once(ctx, phase, ip, "kubeadm-join", `kubeadm join --config "$cfg"`, config, forget); err != nil {
 		return fmt.Errorf("kubeadm join: %w", err)
+	}
+	return nil
+}
+
+// deleteNode removes the Node with InternalIP ip from the cluster, if any.
+func (r *run) deleteNode(ctx context.Context, phase, ip string) error {
+	nodes, err := r.nodeNames(ctx, false)
+	if err != nil {
+		return fmt.Errorf("listing nodes on %s: %w", r.master0, err)
+	}
+	name, ok := nodes[ip]
+	if !ok {
+		return nil
+	}
+	r.logs.Printf(phase, ip, "removing node %s, left by the half-done join, from the cluster", name)
+	script := fmt.Sprintf("export KUBECONFIG=%s\nkubectl delete node %s --ignore-not-found", adminConf, shq(name))
+	if _, err := r.exec(ctx, phase, r.master0, script, nil); err != nil {
+		return fmt.Errorf("removing node %s of a half-done join: %w", name, err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package deployer
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -10,46 +11,108 @@ import (
 // stateDir holds what sealpack keeps on a host between runs.
 const stateDir = "/var/lib/sealpack"
 
-// onceConfigPath is where one attempt of a onceScript command finds its
-// configuration. Each attempt has its own file: an attempt of an earlier
-// run, cut off from the jump host but still running there, removes its
-// file when it ends, and must not remove the one this run just wrote.
+// resetMark is printed by settleScript when it cleaned a half-done attempt.
+const resetMark = "SEALPACK_RESET_HALF_DONE"
+
+// A kubeadm command that must take effect once on a host (init, join) runs
+// in two steps, settle then attempt, because the connection to the host can
+// be lost while the command goes on there:
+//
+//   - settle waits for an attempt of an earlier run still running (a minute
+//     at most, then kills it). If that attempt succeeded, it says so
+//     (alreadyMark) and there is nothing to do. If it ended half-way, settle
+//     cleans it with kubeadm reset (kubeadm refuses to run over what it
+//     left) and says so (resetMark), so that the caller can also remove what
+//     the attempt left in the cluster before the next.
+//   - attempt runs the command detached from the connection: its output goes
+//     to a file on the host, streamed from there, and a wrapper records the
+//     outcome. A lost connection then neither kills kubeadm (a write to a
+//     closed pipe would) nor loses its result.
+//
+// The configuration file holds a secret (the bootstrap token): each attempt
+// has its own (onceConfigPath), removed when it ends; settle removes those
+// that earlier attempts left behind. Output files are the host's root's
+// only, and removed too.
+type onceFiles struct{ name string }
+
+func (o onceFiles) vars() string {
+	return fmt.Sprintf("dir=%[1]s done=%[1]s/%[2]s.done pidf=%[1]s/%[2]s.pid rcf=%[1]s/%[2]s.rc log=%[1]s/%[2]s.log", stateDir, o.name)
+}
+
+// onceConfigPath is where one attempt finds its configuration.
 func onceConfigPath(name string) string {
 	var b [6]byte
 	rand.Read(b[:]) // never fails (crypto/rand's contract)
 	return fmt.Sprintf("%s/%s.%s.yaml", stateDir, name, hex.EncodeToString(b[:]))
 }
 
-// onceScript runs a kubeadm command that must take effect once on a host
-// (init, join) and may be cut off half-way: the connection to the host can
-// be lost while the command goes on there. A marker records success on the
-// host itself, so a run stopped after the command but before recording it
-// goes on; a command of an earlier run still running is waited for (a
-// minute at most, then killed); and an attempt that ended half-way is
-// cleaned with kubeadm reset before the next, since kubeadm refuses to run
-// over what it left. command names its configuration file (from
-// onceConfigPath) "$cfg". That file holds a secret: it is removed whatever
-// happens, and so are those that earlier attempts left behind.
-func onceScript(name, command, config string) string {
+func settleScript(name string) string {
 	// The first line is what logs and errors show of the script.
-	return fmt.Sprintf(`# %[6]s (once)
-dir=%[5]s done=%[5]s/%[1]s.done pidf=%[5]s/%[1]s.pid cfg=%[3]s
+	return fmt.Sprintf(`# settle an earlier %[1]s
+%[2]s
 ours() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null && grep -q kubeadm "/proc/$1/cmdline" 2>/dev/null; }
 if [ -r "$pidf" ]; then
   pid=$(cat "$pidf"); i=0
   while ours "$pid" && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done
   if ours "$pid"; then echo "stopping the %[1]s of an earlier run (pid $pid)"; kill -KILL "$pid"; fi
+  i=0; while [ ! -e "$rcf" ] && [ $i -lt 10 ]; do sleep 0.2; i=$((i+1)); done
 fi
-for f in "$dir"/%[1]s.*.yaml; do [ "$f" = "$cfg" ] || rm -f "$f"; done
-if [ -f "$done" ]; then rm -f "$cfg" "$pidf"; echo %[4]s; exit 0; fi
+rm -f "$dir"/%[1]s.*.yaml "$log"
+if [ -f "$done" ]; then rm -f "$pidf"; echo %[3]s; exit 0; fi
 if [ -e "$pidf" ]; then
   echo "an earlier %[1]s ended half-way: kubeadm reset -f first"
-  kubeadm reset -f || { rm -f "$cfg"; exit 1; }
+  kubeadm reset -f || exit 1
+  rm -f "$pidf"
+  echo %[4]s
 fi
-%[2]s &
-echo $! > "$pidf"
-wait $!; rc=$?
-rm -f "$cfg"
-if [ $rc -eq 0 ]; then touch "$done"; rm -f "$pidf"; fi
-exit $rc`, name, command, config, alreadyMark, stateDir, strings.ReplaceAll(command, `"$cfg"`, config))
+exit 0`, name, onceFiles{name}.vars(), alreadyMark, resetMark)
+}
+
+// attemptScript runs command, which names its configuration file "$cfg".
+func attemptScript(name, command, config string) string {
+	return fmt.Sprintf(`# %[1]s (once)
+%[2]s cfg=%[3]s
+umask 077
+rm -f "$rcf"; : > "$log"
+(
+  %[4]s &
+  echo $! > "$pidf"
+  wait $!; rc=$?
+  rm -f "$cfg"
+  if [ $rc -eq 0 ]; then touch "$done"; rm -f "$pidf"; fi
+  echo $rc > "$rcf"
+) > "$log" 2>&1 < /dev/null &
+w=$!
+if ! tail -n +1 -f --pid=$w "$log" 2>/dev/null; then wait $w; cat "$log"; fi
+wait $w 2>/dev/null
+rc=$(cat "$rcf" 2>/dev/null); [ -n "$rc" ] || rc=1
+rm -f "$log"
+exit $rc`, strings.ReplaceAll(command, `"$cfg"`, config), onceFiles{name}.vars(), config, command)
+}
+
+// once runs command on host ip once (see onceFiles), with the
+// configuration config() gives, asked for only when the command has to
+// run. afterReset runs when an earlier attempt was cleaned half-way.
+func (r *run) once(ctx context.Context, phase, ip, name, command string, config func() ([]byte, error), afterReset func() error) (string, error) {
+	out, err := r.exec(ctx, phase, ip, settleScript(name), r.env(ip))
+	if err != nil {
+		return "", err
+	}
+	if strings.Contains(out, alreadyMark) {
+		return out, nil
+	}
+	if strings.Contains(out, resetMark) && afterReset != nil {
+		if err := afterReset(); err != nil {
+			return "", err
+		}
+	}
+	cfg, err := config()
+	if err != nil {
+		return "", err
+	}
+	path := onceConfigPath(name)
+	if err := r.putFile(ctx, ip, cfg, path, 0o600); err != nil {
+		return "", fmt.Errorf("writing the %s configuration: %w", name, err)
+	}
+	return r.exec(ctx, phase, ip, attemptScript(name, command, path), r.env(ip))
 }
