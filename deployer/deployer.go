@@ -201,9 +201,12 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 func (r *run) close() {
 	r.end()
 	r.mu.Lock()
+	// In parallel: each waits for its host to end the connection.
+	var wg sync.WaitGroup
 	for _, c := range r.conns {
-		c.Close()
+		wg.Go(func() { c.Close() })
 	}
+	wg.Wait()
 	r.conns = map[string]Remote{}
 	r.mu.Unlock()
 	if r.ssh != nil {

@@ -236,6 +236,15 @@ func TestInstallByPasswordThenRerunIsNoop(t *testing.T) {
 	if s.count(0, "kubeadm", "init") != 1 || s.count(1, "kubeadm", "join") != 1 || s.count(2, "kubeadm", "join") != 1 || s.count(0, "kubectl", "apply") != 1 {
 		t.Errorf("the re-run did work again:\n%s", s.calls(0))
 	}
+	// The runs ended their connections cleanly: a host's sshd logged the
+	// end of each session, no reset.
+	for i, h := range s.w.Hosts {
+		waitGone(t, h, "-P 1 -x sshd")
+		log, _ := h.SSHDLog()
+		if strings.Contains(log, "Connection reset") || strings.Count(log, "Transferred: ") != strings.Count(log, "Accepted password") {
+			t.Errorf("host %d: a connection did not end cleanly:\n%s", i, log)
+		}
+	}
 }
 
 func TestPreflightFailureChangesNothing(t *testing.T) {

@@ -94,9 +94,14 @@ var ErrAuth = errors.New("authentication failed")
 // conn is one live SSH connection with its keepalive.
 type conn struct {
 	client *gossh.Client
+	nc     net.Conn      // under client: close half-closes it first
 	dead   chan struct{} // closed when the connection ended
-	mu     sync.Mutex
-	reason error // why it ended, when we know
+	// closing is closed when close begins: keepalives stop then, since
+	// they cannot be sent on the half-closed connection.
+	closing   chan struct{}
+	closeOnce sync.Once
+	mu        sync.Mutex
+	reason    error // why it ended, when we know
 }
 
 func (c *conn) alive() bool {
@@ -148,8 +153,28 @@ func (c *conn) closeWith(reason error) error {
 	return c.client.Close()
 }
 
+// closeGrace bounds how long close waits for the host to end its side.
+const closeGrace = time.Second
+
+// close ends the connection as OpenSSH's client does: it stops writing,
+// lets the host close its side, then closes. Closing at once resets the
+// connection when the host still sends (a channel's close, a keepalive's
+// answer), and sshd then logs a read error instead of the session's end.
 func (c *conn) close() error {
-	err := c.closeWith(errors.New("connection closed"))
+	reason := errors.New("connection closed")
+	c.mu.Lock()
+	if c.reason == nil {
+		c.reason = reason
+	}
+	c.mu.Unlock()
+	c.closeOnce.Do(func() { close(c.closing) })
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.alive() && cw.CloseWrite() == nil {
+		select {
+		case <-c.dead:
+		case <-time.After(closeGrace):
+		}
+	}
+	err := c.closeWith(reason)
 	if err != nil && strings.Contains(err.Error(), "use of closed network connection") {
 		return nil
 	}
@@ -246,7 +271,7 @@ func (d *Dialer) handshake(ctx context.Context, cfg Config, algos []string) (*co
 		return nil, fmt.Errorf("host %s%s: SSH handshake: %w", host, via, err)
 	}
 	nc.SetDeadline(time.Time{})
-	c := &conn{client: gossh.NewClient(sc, chans, reqs), dead: make(chan struct{})}
+	c := &conn{client: gossh.NewClient(sc, chans, reqs), nc: nc, dead: make(chan struct{}), closing: make(chan struct{})}
 	go func() {
 		c.client.Wait()
 		close(c.dead)
@@ -303,6 +328,8 @@ func (d *Dialer) keepAlive(c *conn) {
 		select {
 		case <-c.dead:
 			return
+		case <-c.closing:
+			return
 		case <-t.C:
 		}
 		answered := make(chan error, 1)
@@ -312,6 +339,8 @@ func (d *Dialer) keepAlive(c *conn) {
 		}()
 		select {
 		case <-c.dead:
+			return
+		case <-c.closing:
 			return
 		case err := <-answered:
 			if err != nil {

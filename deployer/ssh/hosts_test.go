@@ -715,3 +715,35 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestCloseEndsCleanly closes connections while the host may still be
+// sending (keepalive answers every few milliseconds, a session just
+// closed): the host's sshd logs each session's end, never a reset, as it
+// does for OpenSSH's client.
+func TestCloseEndsCleanly(t *testing.T) {
+	w := testhost.New(t, 1, testhost.Options{})
+	h := w.Hosts[0]
+	s := newSite(t, AcceptNew, WithKeepAlive(time.Millisecond, 1000))
+	const n = 30
+	for range n {
+		c, err := s.d.Dial(context.Background(), rootConfig(h))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run(t, c, "true")
+		time.Sleep(20 * time.Millisecond)
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 100 {
+		if _, err := h.Exec(context.Background(), "pgrep -P 1 -x sshd"); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	log, _ := h.SSHDLog()
+	if resets, ends := strings.Count(log, "Connection reset"), strings.Count(log, "Transferred: "); resets > 0 || ends != n {
+		t.Errorf("%d connections: %d resets, %d logged their end:\n%s", n, resets, ends, log)
+	}
+}
