@@ -14,29 +14,9 @@ const stateDir = "/var/lib/sealpack"
 // resetMark is printed by settleScript when it cleaned a half-done attempt.
 const resetMark = "SEALPACK_RESET_HALF_DONE"
 
-// A kubeadm command that must take effect once on a host (init, join) runs
-// in two steps, settle then attempt, because the connection to the host can
-// be lost while the command goes on there:
-//
-//   - settle waits for an attempt of an earlier run still running (a minute
-//     at most, then kills it). If that attempt succeeded, it says so
-//     (alreadyMark) and there is nothing to do. If it ended half-way, settle
-//     cleans it with kubeadm reset (kubeadm refuses to run over what it
-//     left) and says so (resetMark), so that the caller can also remove what
-//     the attempt left in the cluster before the next.
-//   - attempt runs the command detached from the connection: its output goes
-//     to a file on the host, streamed from there, and a wrapper records the
-//     outcome. A lost connection then neither kills kubeadm (a write to a
-//     closed pipe would) nor loses its result.
-//
-// The configuration file holds a secret (the bootstrap token): each attempt
-// has its own (onceConfigPath), removed when it ends; settle removes those
-// that earlier attempts left behind. Output files are the host's root's
-// only, and removed too.
-type onceFiles struct{ name string }
-
-func (o onceFiles) vars() string {
-	return fmt.Sprintf("dir=%[1]s done=%[1]s/%[2]s.done pidf=%[1]s/%[2]s.pid rcf=%[1]s/%[2]s.rc log=%[1]s/%[2]s.log", stateDir, o.name)
+// onceVars names the files of command name on the host, for both scripts.
+func onceVars(name string) string {
+	return fmt.Sprintf("dir=%[1]s done=%[1]s/%[2]s.done pidf=%[1]s/%[2]s.pid rcf=%[1]s/%[2]s.rc log=%[1]s/%[2]s.log", stateDir, name)
 }
 
 // onceConfigPath is where one attempt finds its configuration.
@@ -65,7 +45,7 @@ if [ -e "$pidf" ]; then
   rm -f "$pidf"
   echo %[4]s
 fi
-exit 0`, name, onceFiles{name}.vars(), alreadyMark, resetMark)
+exit 0`, name, onceVars(name), alreadyMark, resetMark)
 }
 
 // attemptScript runs command, which names its configuration file "$cfg".
@@ -87,12 +67,29 @@ if ! tail -n +1 -f --pid=$w "$log" 2>/dev/null; then wait $w; cat "$log"; fi
 wait $w 2>/dev/null
 rc=$(cat "$rcf" 2>/dev/null); [ -n "$rc" ] || rc=1
 rm -f "$log"
-exit $rc`, strings.ReplaceAll(command, `"$cfg"`, config), onceFiles{name}.vars(), config, command)
+exit $rc`, strings.ReplaceAll(command, `"$cfg"`, config), onceVars(name), config, command)
 }
 
-// once runs command on host ip once (see onceFiles), with the
-// configuration config() gives, asked for only when the command has to
-// run. afterReset runs when an earlier attempt was cleaned half-way.
+// once runs command (kubeadm init or join, which must take effect once) on
+// host ip, with the configuration config() gives, asked for only when the
+// command has to run. It runs in two steps, settle then attempt, because
+// the connection to the host can be lost while the command goes on there:
+//
+//   - settle waits for an attempt of an earlier run still running (a minute
+//     at most, then kills it). If that attempt succeeded, it says so
+//     (alreadyMark) and there is nothing to do. If it ended half-way, settle
+//     cleans it with kubeadm reset (kubeadm refuses to run over what it
+//     left) and says so (resetMark); afterReset then removes what the
+//     attempt left in the cluster.
+//   - attempt runs the command detached from the connection: its output goes
+//     to a file on the host, streamed from there, and a wrapper records the
+//     outcome. A lost connection then neither kills kubeadm (a write to a
+//     closed pipe would) nor loses its result.
+//
+// The configuration file holds a secret (the bootstrap token): each attempt
+// has its own (onceConfigPath), removed when it ends; settle removes those
+// that earlier attempts left behind. Output files are the host's root's
+// only, and removed too.
 func (r *run) once(ctx context.Context, phase, ip, name, command string, config func() ([]byte, error), afterReset func() error) (string, error) {
 	out, err := r.exec(ctx, phase, ip, settleScript(name), r.env(ip))
 	if err != nil {
