@@ -149,13 +149,14 @@ spec:
 	}
 	// What the stop left behind, host by host: files in place, .part files.
 	inPlace := make([]int, len(s.w.Hosts))
+	placed := make([]map[string]bool, len(s.w.Hosts)) // digests in place
 	parts := make([]map[string]int64, len(s.w.Hosts))
 	for i, h := range s.w.Hosts {
 		out, err := h.Exec(context.Background(), "cd "+deployer.RootfsDir+" && sha256sum $(find . -type f ! -name '*.part') 2>/dev/null; find . -name '*.part' -printf 'part %P %s\\n'")
 		if err != nil {
 			t.Fatal(err)
 		}
-		parts[i] = map[string]int64{}
+		parts[i], placed[i] = map[string]int64{}, map[string]bool{}
 		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 			f := strings.Fields(line)
 			switch {
@@ -164,6 +165,7 @@ spec:
 			case len(f) == 2:
 				if pf, ok := s.p.File(strings.TrimPrefix(f[1], "./")); ok && pf.Digest == "sha256:"+f[0] {
 					inPlace[i]++
+					placed[i][pf.Digest] = true
 				}
 			}
 		}
@@ -211,12 +213,13 @@ spec:
 			t.Errorf("host %d: the re-run copied %s of %s files, but %d were in place", i, last[1], last[2], inPlace[i])
 		}
 		// What crossed the network in the re-run, as the host counted
-		// it: the bytes missing, not the whole files again.
+		// it: the bytes missing, not the whole files again. A content the
+		// host has (in place, or twice in the rootfs) is not sent.
 		var need int64
 		seen := map[string]bool{}
 		for _, f := range s.p.Index().Files {
 			inHost := i == 0 || strings.HasPrefix(f.Path, "bin/") || strings.HasPrefix(f.Path, "etc/") || strings.HasPrefix(f.Path, "scripts/")
-			if f.Type == "file" && inHost && !seen[f.Digest] {
+			if f.Type == "file" && inHost && !seen[f.Digest] && !placed[i][f.Digest] {
 				seen[f.Digest] = true
 				need += f.Size
 			}
