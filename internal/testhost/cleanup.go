@@ -44,8 +44,10 @@ func procIdentity(pid int) (string, error) {
 }
 
 // ownerAlive tells whether the process that created a world still runs.
-func ownerAlive(octet int) bool {
-	b, err := os.ReadFile(filepath.Join(worldDir(octet), ownerFile))
+func ownerAlive(octet int) bool { return ownerAliveIn(worldDir(octet)) }
+
+func ownerAliveIn(dir string) bool {
+	b, err := os.ReadFile(filepath.Join(dir, ownerFile))
 	if err != nil {
 		return false
 	}
@@ -70,6 +72,13 @@ func Cleanup() error {
 		for _, e := range ents {
 			if n, ok := octetOf(e.Name(), ""); ok {
 				octets[n] = true
+			}
+			// A claim cut short by a crash (one still being made has
+			// its owner file, or will be gone at once).
+			if dir := filepath.Join(baseDir, e.Name()); strings.HasPrefix(e.Name(), claimPrefix) && !ownerAliveIn(dir) {
+				if info, err := e.Info(); err == nil && time.Since(info.ModTime()) > time.Minute {
+					os.RemoveAll(dir)
+				}
 			}
 		}
 	}
@@ -134,7 +143,8 @@ func removeWorld(octet int) error {
 			if err := killNetnsPids(e.Name()); err != nil {
 				errs = append(errs, err)
 			}
-			if err := ipRun(ctx, "netns", "del", e.Name()); err != nil {
+			// Another test process may be removing the same dead world.
+			if err := ipRun(ctx, "netns", "del", e.Name()); err != nil && fileExists(filepath.Join("/run/netns", e.Name())) {
 				errs = append(errs, err)
 			}
 		}
@@ -154,7 +164,7 @@ func removeWorld(octet int) error {
 		for _, line := range strings.Split(string(out), "\n") {
 			f := strings.Fields(line)
 			if len(f) >= 2 && f[0] == "unreachable" && strings.HasPrefix(f[1], net) {
-				if err := ipRun(ctx, "route", "del", "unreachable", f[1]); err != nil {
+				if err := ipRun(ctx, "route", "del", "unreachable", f[1]); err != nil && routeExists(ctx, f[1]) {
 					errs = append(errs, err)
 				}
 			}
@@ -203,4 +213,10 @@ func isZombie(pid int) bool {
 	s := string(b)
 	i := strings.LastIndex(s, ") ")
 	return i >= 0 && strings.HasPrefix(s[i+2:], "Z")
+}
+
+// routeExists tells whether an unreachable route to dst is still there.
+func routeExists(ctx context.Context, dst string) bool {
+	out, err := ipOutput(ctx, "-4", "route", "show", "type", "unreachable", dst)
+	return err != nil || strings.TrimSpace(string(out)) != ""
 }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 )
 
 // Names and addresses. A world is identified by the third octet X of its
@@ -22,11 +23,13 @@ import (
 // The directory lives under /tmp on purpose: hosts mount a fresh /tmp, so
 // no host sees another's overlay layers through the shared lower layer.
 const (
-	prefix    = "spk-"
-	baseDir   = "/tmp"
-	netPrefix = "10.251."
-	firstIP   = 11 // host-1 is 10.251.X.11
-	maxHosts  = 200
+	prefix  = "spk-"
+	baseDir = "/tmp"
+	// claimPrefix names a world's directory while it is being made.
+	claimPrefix = ".spk-claim-"
+	netPrefix   = "10.251."
+	firstIP     = 11 // host-1 is 10.251.X.11
+	maxHosts    = 200
 )
 
 func worldDir(octet int) string   { return filepath.Join(baseDir, fmt.Sprintf("%s%d", prefix, octet)) }
@@ -55,15 +58,25 @@ func (w *World) claim() error {
 			continue
 		}
 		dir := worldDir(octet)
-		if err := os.Mkdir(dir, 0o700); err != nil {
-			if errors.Is(err, os.ErrExist) {
-				continue // another live world (Cleanup already removed dead ones)
-			}
+		if _, err := os.Stat(dir); err == nil {
+			continue // another live world (Cleanup already removed dead ones)
+		}
+		// The directory appears with its owner file in one rename: a
+		// Cleanup in another test process never sees it ownerless.
+		tmp, err := os.MkdirTemp(baseDir, claimPrefix)
+		if err != nil {
 			return fmt.Errorf("testhost: claiming %s: %w", dir, err)
 		}
-		if err := writeOwner(dir); err != nil {
-			os.RemoveAll(dir)
+		if err := writeOwner(tmp); err != nil {
+			os.RemoveAll(tmp)
 			return err
+		}
+		if err := os.Rename(tmp, dir); err != nil {
+			os.RemoveAll(tmp)
+			if errors.Is(err, os.ErrExist) || errors.Is(err, syscall.ENOTEMPTY) {
+				continue // taken by another process just now
+			}
+			return fmt.Errorf("testhost: claiming %s: %w", dir, err)
 		}
 		w.octet, w.dir, w.bridge = octet, dir, bridgeName(octet)
 		w.Subnet = p.String()

@@ -374,8 +374,16 @@ func TestCleanupAfterCrash(t *testing.T) {
 		}
 		return true
 	}, "the crashed world's processes to die")
-	if err := Cleanup(); err != nil {
-		t.Fatal(err)
+	// Test processes starting together each clean up: two at once must
+	// both succeed.
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() { errs <- Cleanup() }()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if left := leftovers(octet); len(left) > 0 {
 		t.Errorf("left after Cleanup: %v", left)
