@@ -22,19 +22,7 @@ func TestBastion(t *testing.T) {
 		}
 	}
 	bastion := snapshot(t, s.w.Hosts[0])
-	c := s.cluster(`apiVersion: sealer.cloud/v2
-kind: Cluster
-metadata: {name: behind}
-spec:
-  ssh:
-    passwd: sealpack
-    bastion: {host: {{0}}, user: root, passwd: sealpack}
-  hosts:
-  - ips: [{{1}}]
-    roles: [master]
-  - ips: [{{2}}]
-    roles: [node]
-`)
+	c := s.cluster(bastionCluster)
 	err := deployer.Apply(ctx, c, s.opts())
 	s.keep()
 	if err != nil {

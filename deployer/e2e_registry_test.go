@@ -38,19 +38,7 @@ func TestRegistryReachedThroughSSHBehindBastion(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	c := s.cluster(`apiVersion: sealer.cloud/v2
-kind: Cluster
-metadata: {name: behind}
-spec:
-  ssh:
-    passwd: sealpack
-    bastion: {host: {{0}}, user: root, passwd: sealpack}
-  hosts:
-  - ips: [{{1}}]
-    roles: [master]
-  - ips: [{{2}}]
-    roles: [node]
-`)
+	c := s.cluster(bastionCluster)
 	opts := s.opts()
 	opts.RegistryPort = port
 	if err := deployer.Apply(context.Background(), c, opts); err != nil {

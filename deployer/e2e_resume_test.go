@@ -60,15 +60,22 @@ func rxBytes(t *testing.T, h *testhost.Host) int64 {
 	return sum
 }
 
-// waitGone waits until no process matching the pgrep arguments runs on h.
+// waitGone waits up to 5 s until no process matching the pgrep
+// arguments runs on h.
 func waitGone(t *testing.T, h *testhost.Host, pgrep string) {
-	for range 100 {
-		if _, err := h.Exec(context.Background(), "pgrep "+pgrep); err != nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	t.Helper()
+	if err := h.WaitFor(context.Background(), "! pgrep "+pgrep, 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("%s: pgrep %s still finds a process", h.Name, pgrep)
+}
+
+// waitConnectionsClosed waits until every SSH connection to h has ended
+// and sshd has logged how.
+func waitConnectionsClosed(t *testing.T, h *testhost.Host) {
+	t.Helper()
+	if err := h.WaitConnectionsClosed(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // noConfigLeft checks that no kubeadm configuration (they hold the
@@ -105,17 +112,7 @@ func randomBytes(t testing.TB, n int) []byte {
 // kubeadm init and join run once.
 func TestKillDuringDistributeThenRerun(t *testing.T) {
 	s := newSiteWith(t, 2, testPayloadWith(t, payloadSpec{files: map[string][]byte{bigPath: randomBytes(t, 50<<20)}}))
-	c := s.cluster(`apiVersion: sealer.cloud/v2
-kind: Cluster
-metadata: {name: resume}
-spec:
-  ssh: {passwd: sealpack}
-  hosts:
-  - ips: [{{0}}]
-    roles: [master]
-  - ips: [{{1}}]
-    roles: [node]
-`)
+	c := s.cluster(twoHostCluster)
 	// Bytes of the files before the big one, which every host gets first.
 	var before int64
 	for _, f := range s.p.Index().Files {
@@ -145,7 +142,7 @@ spec:
 	// the stopped run arrives after the count below.
 	for _, h := range s.w.Hosts {
 		waitGone(t, h, "-x sftp-server")
-		waitGone(t, h, "-P 1 -x sshd")
+		waitConnectionsClosed(t, h)
 	}
 	// What the stop left behind, host by host: files in place, .part files.
 	inPlace := make([]int, len(s.w.Hosts))
@@ -262,7 +259,7 @@ func TestJoinRetriedAfterHalfDoneAttempt(t *testing.T) {
 	if _, err := node.Exec(ctx, "mkdir -p /etc/fakek8s && printf 'FAKEK8S_HEARTBEAT=bogus\\nFAKEK8S_WAIT_TIMEOUT=2s\\n' > /etc/fakek8s/env"); err != nil {
 		t.Fatal(err)
 	}
-	c := s.cluster("apiVersion: sealer.cloud/v2\nkind: Cluster\nmetadata: {name: e2e}\nspec:\n  ssh: {passwd: sealpack}\n  hosts:\n  - ips: [{{0}}]\n    roles: [master]\n  - ips: [{{1}}]\n    roles: [node]\n")
+	c := s.cluster(twoHostCluster)
 	err := deployer.Apply(ctx, c, s.opts())
 	if err == nil || !strings.Contains(err.Error(), "join-nodes") || !strings.Contains(err.Error(), node.IP) {
 		t.Fatalf("err = %v, want the join of %s to fail", err, node.IP)
@@ -307,7 +304,7 @@ func TestRejoinAfterJoinKilledOnceRegistered(t *testing.T) {
 	s := newSite(t, 2)
 	ctx := context.Background()
 	node := s.w.Hosts[1]
-	c := s.cluster("apiVersion: sealer.cloud/v2\nkind: Cluster\nmetadata: {name: e2e}\nspec:\n  ssh: {passwd: sealpack}\n  hosts:\n  - ips: [{{0}}]\n    roles: [master]\n  - ips: [{{1}}]\n    roles: [node]\n")
+	c := s.cluster(twoHostCluster)
 	if err := deployer.Apply(ctx, c, s.opts()); err != nil {
 		t.Fatal(err)
 	}

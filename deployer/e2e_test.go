@@ -193,6 +193,34 @@ spec:
     labels: {disk: ssd}
 `
 
+// twoHostCluster is a master and a node, by root's password.
+const twoHostCluster = `apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata: {name: e2e}
+spec:
+  ssh: {passwd: sealpack}
+  hosts:
+  - ips: [{{0}}]
+    roles: [master]
+  - ips: [{{1}}]
+    roles: [node]
+`
+
+// bastionCluster is a master and a node that only host 0 reaches.
+const bastionCluster = `apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata: {name: behind}
+spec:
+  ssh:
+    passwd: sealpack
+    bastion: {host: {{0}}, user: root, passwd: sealpack}
+  hosts:
+  - ips: [{{1}}]
+    roles: [master]
+  - ips: [{{2}}]
+    roles: [node]
+`
+
 func TestInstallByPasswordThenRerunIsNoop(t *testing.T) {
 	s := newSite(t, 3)
 	c := s.cluster(passwordCluster)
@@ -239,7 +267,7 @@ func TestInstallByPasswordThenRerunIsNoop(t *testing.T) {
 	// The runs ended their connections cleanly: a host's sshd logged the
 	// end of each session, no reset.
 	for i, h := range s.w.Hosts {
-		waitGone(t, h, "-P 1 -x sshd")
+		waitConnectionsClosed(t, h)
 		log, _ := h.SSHDLog()
 		if strings.Contains(log, "Connection reset") || strings.Count(log, "Transferred: ") != strings.Count(log, "Accepted password") {
 			t.Errorf("host %d: a connection did not end cleanly:\n%s", i, log)
@@ -293,7 +321,7 @@ func TestChangedHostKeyRefused(t *testing.T) {
 func TestJoinDeleteReset(t *testing.T) {
 	s := newSite(t, 3)
 	ctx := context.Background()
-	two := "apiVersion: sealer.cloud/v2\nkind: Cluster\nmetadata: {name: e2e}\nspec:\n  ssh: {passwd: sealpack}\n  hosts:\n  - ips: [{{0}}]\n    roles: [master]\n  - ips: [{{1}}]\n    roles: [node]\n"
+	two := twoHostCluster
 	if err := deployer.Apply(ctx, s.cluster(two), s.opts()); err != nil {
 		t.Fatalf("install: %v", err)
 	}

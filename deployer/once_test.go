@@ -58,12 +58,8 @@ func TestAttemptOutlivesLostConnection(t *testing.T) {
 // waitHost waits up to 10 s until the shell condition cond holds on h.
 func waitHost(t *testing.T, h *testhost.Host, cond string) {
 	t.Helper()
-	for range 100 {
-		if _, err := h.Exec(context.Background(), cond); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := h.WaitFor(context.Background(), cond, 10*time.Second); err != nil {
+		out, _ := h.Exec(context.Background(), "ls -l "+stateDir+"; cat "+stateDir+"/*.log")
+		t.Fatalf("%v:\n%s", err, out)
 	}
-	out, _ := h.Exec(context.Background(), "ls -l "+stateDir+"; cat "+stateDir+"/*.log")
-	t.Fatalf("%s: %s never held:\n%s", h.Name, cond, out)
 }

@@ -144,12 +144,17 @@ func (c *conn) lostCause(err error) error {
 	return nil
 }
 
-func (c *conn) closeWith(reason error) error {
+// setReason records why the connection ends, unless that is known already.
+func (c *conn) setReason(reason error) {
 	c.mu.Lock()
 	if c.reason == nil {
 		c.reason = reason
 	}
 	c.mu.Unlock()
+}
+
+func (c *conn) closeWith(reason error) error {
+	c.setReason(reason)
 	return c.client.Close()
 }
 
@@ -161,12 +166,10 @@ const closeGrace = time.Second
 // connection when the host still sends (a channel's close, a keepalive's
 // answer), and sshd then logs a read error instead of the session's end.
 func (c *conn) close() error {
+	// Known before the host ends its side, so that nothing takes that
+	// for the host closing the connection.
 	reason := errors.New("connection closed")
-	c.mu.Lock()
-	if c.reason == nil {
-		c.reason = reason
-	}
-	c.mu.Unlock()
+	c.setReason(reason)
 	c.closeOnce.Do(func() { close(c.closing) })
 	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok && c.alive() && cw.CloseWrite() == nil {
 		select {

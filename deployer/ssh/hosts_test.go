@@ -736,11 +736,8 @@ func TestCloseEndsCleanly(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for range 100 {
-		if _, err := h.Exec(context.Background(), "pgrep -P 1 -x sshd"); err != nil {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := h.WaitConnectionsClosed(context.Background(), 5*time.Second); err != nil {
+		t.Fatal(err)
 	}
 	log, _ := h.SSHDLog()
 	if resets, ends := strings.Count(log, "Connection reset"), strings.Count(log, "Transferred: "); resets > 0 || ends != n {

@@ -45,6 +45,33 @@ func (h *Host) ExecInput(ctx context.Context, stdin []byte, command string) ([]b
 	return stdout.Bytes(), nil
 }
 
+// WaitFor runs the shell condition cond in the host until it succeeds, or
+// fails when timeout passes with cond's last error.
+func (h *Host) WaitFor(ctx context.Context, cond string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		_, err := h.Exec(ctx, cond)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("after %s: %w", timeout, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// WaitConnectionsClosed waits until sshd (the host's PID 1) has no
+// connection process left: every connection has ended and sshd has logged
+// how.
+func (h *Host) WaitConnectionsClosed(ctx context.Context, timeout time.Duration) error {
+	return h.WaitFor(ctx, "! pgrep -P 1 -x sshd", timeout)
+}
+
 // SetPassword sets a user's password on the host.
 func (h *Host) SetPassword(ctx context.Context, user, password string) error {
 	if strings.ContainsAny(user, ":\n") || strings.Contains(password, "\n") {
