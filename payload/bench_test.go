@@ -69,11 +69,7 @@ func BenchmarkExtract(b *testing.B) {
 	if err := exec.Command("sh", "-c", `tar -C "$1" -c . | zstd -q -f -T0 -3 -o "$2"`, "sh", root, ref).Run(); err != nil {
 		b.Fatal(err)
 	}
-	r, err := Open(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	r := mustOpen(b, out)
 	x := filepath.Join(dir, "x")
 	refWall, refCPU := best(3, true, func() error {
 		os.RemoveAll(x)
@@ -98,11 +94,7 @@ func BenchmarkVerify(b *testing.B) {
 	if err := writeTree(out, root, paths, benchOptions(b)); err != nil {
 		b.Fatal(err)
 	}
-	r, err := Open(out)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	r := mustOpen(b, out)
 	refWall, refCPU := best(3, true, func() error { return exec.Command("sha256sum", out).Run() })
 	wall, cpu := time.Duration(1<<62), time.Duration(1<<62)
 	for b.Loop() {

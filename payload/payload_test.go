@@ -94,11 +94,7 @@ func TestRoundTrip(t *testing.T) {
 				opts = append(opts, WithSplit(split))
 			}
 			out := build(t, dir, files, append(opts, WithChunkSize(1<<20))...)
-			r, err := Open(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			r := mustOpen(t, out)
 			idx := r.Index()
 			if idx.Platform != "linux/amd64" || idx.Labels["org.opencontainers.image.title"] != "demo" || len(idx.Cmds) != 1 {
 				t.Fatalf("metadata lost: %+v", idx)
@@ -292,11 +288,7 @@ func TestExtractRefusesEscape(t *testing.T) {
 		{Path: "evil", Type: TypeSymlink, Target: outside},
 		{Path: "evil/f", Type: TypeFile, Mode: 0o644, Digest: d[0]},
 	}})
-	r, err := Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := mustOpen(t, out)
 	r.Extract(context.Background(), filepath.Join(dir, "x"), nil)
 	if _, err := os.Stat(filepath.Join(outside, "f")); err == nil {
 		t.Fatal("extract wrote through a symlink outside its directory")
@@ -314,11 +306,7 @@ func TestExtractOverExisting(t *testing.T) {
 		{"etc/a.yaml", content(3, 1000, true), 0o664},
 		{"etc/b.yaml", content(4, 100, true), 0o600},
 	}
-	r, err := Open(build(t, dir, files))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := mustOpen(t, build(t, dir, files))
 	ext := filepath.Join(dir, "x")
 	if err := r.Extract(context.Background(), ext, nil); err != nil {
 		t.Fatal(err)

@@ -37,12 +37,27 @@ func openBuilt(t *testing.T, files []testFile, opts ...Option) (*Reader, string)
 	t.Helper()
 	dir := t.TempDir()
 	out := build(t, dir, files, opts...)
+	return mustOpen(t, out), out
+}
+
+// mustOpen opens the installer at out, closed when the test ends.
+func mustOpen(t testing.TB, out string) *Reader {
+	t.Helper()
 	r, err := Open(out)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })
-	return r, out
+	return r
+}
+
+// commitOpen commits w and opens what it wrote at out.
+func commitOpen(t *testing.T, w *Writer, meta Meta, out string) *Reader {
+	t.Helper()
+	if err := w.Commit(meta); err != nil {
+		t.Fatal(err)
+	}
+	return mustOpen(t, out)
 }
 
 var solidOpts = []Option{WithChunkSize(16 << 10), WithSolidSize(8 << 10)}
@@ -276,14 +291,7 @@ func TestAddStoredShared(t *testing.T) {
 		}
 		meta.Files = append(meta.Files, *fe)
 	}
-	if err := w.Commit(meta); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := commitOpen(t, w, meta, out)
 	if r.Index().DataSize != base.Index().DataSize {
 		t.Errorf("child data %d bytes, base %d: shared chunks copied more than once", r.Index().DataSize, base.Index().DataSize)
 	}
@@ -405,14 +413,7 @@ func TestSolidAcrossAdds(t *testing.T) {
 		}
 		meta.Files = append(meta.Files, File{Path: f.path, Type: TypeFile, Mode: f.mode, Size: int64(len(f.data)), Digest: d})
 	}
-	if err := w.Commit(meta); err != nil {
-		t.Fatal(err)
-	}
-	r, err := Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := commitOpen(t, w, meta, out)
 	if got, want := len(r.Index().Blobs), 43; got != want {
 		t.Errorf("blobs = %d, want %d", got, want)
 	}

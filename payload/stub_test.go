@@ -41,14 +41,7 @@ func TestStartStub(t *testing.T) {
 		for i, f := range files {
 			meta.Files = append(meta.Files, File{Path: f.path, Type: TypeFile, Mode: 0o644, Size: int64(len(f.data)), Digest: digests[i]})
 		}
-		if err := w.Commit(meta); err != nil {
-			t.Fatal(err)
-		}
-		r, err := Open(out)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer r.Close()
+		r := commitOpen(t, w, meta, out)
 		if got := w.PayloadBytes(); got != r.PayloadBytes() {
 			t.Errorf("Writer.PayloadBytes = %d, the file says %d", got, r.PayloadBytes())
 		}
@@ -99,11 +92,7 @@ func TestCommitReplaces(t *testing.T) {
 		t.Fatal("expected at least five parts:", err)
 	}
 	build(t, dir, mixedFiles()[2:5], WithSplit(1<<20))
-	r, err := Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
+	r := mustOpen(t, out)
 	if err := r.Verify(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
