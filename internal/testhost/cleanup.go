@@ -170,6 +170,14 @@ func removeWorld(octet int) error {
 			}
 		}
 	}
+	// Systemd hosts leave overlays mounted in their directories and
+	// cgroups named after their namespaces.
+	if err := unmountUnder(worldDir(octet)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := removeCgroups(func(n string) bool { return strings.HasPrefix(n, hostPrefix) }); err != nil {
+		errs = append(errs, err)
+	}
 	if err := os.RemoveAll(worldDir(octet)); err != nil {
 		errs = append(errs, err)
 	}

@@ -87,6 +87,8 @@ exec /usr/sbin/sshd -D -e -f ` + sshdConfigPath + `
 type hostProc struct {
 	cmd  *exec.Cmd
 	done chan struct{} // closed when PID 1 has been reaped
+	// init is a systemd host's PID 1 (nspawn's child); cmd is nspawn.
+	init int
 }
 
 func (w *World) newHost(i int) *Host {
@@ -104,6 +106,9 @@ func (w *World) newHost(i int) *Host {
 // start prepares the host's layers, network and sshd and waits until sshd
 // answers with its banner.
 func (h *Host) start(ctx context.Context) error {
+	if h.world.opts.Systemd {
+		return h.startSystemd(ctx)
+	}
 	if err := h.prepareDir(); err != nil {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
@@ -230,6 +235,9 @@ func (h *Host) pid1() (int, error) {
 		return 0, fmt.Errorf("testhost: %s has stopped (sshd log: %s)", h.Name, h.logTail())
 	default:
 	}
+	if h.proc.init > 0 {
+		return h.proc.init, nil
+	}
 	return h.proc.cmd.Process.Pid, nil
 }
 
@@ -288,7 +296,9 @@ func (h *Host) destroy() error {
 	h.proc = nil
 	h.mu.Unlock()
 	var errs []error
-	if p != nil {
+	if h.world.opts.Systemd {
+		errs = h.destroySystemd(p)
+	} else if p != nil {
 		// Killing PID 1 makes the kernel kill every process of the namespace.
 		p.cmd.Process.Signal(syscall.SIGKILL)
 		select {

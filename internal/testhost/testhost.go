@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"time"
@@ -24,8 +25,13 @@ import (
 type Options struct {
 	// RootPassword is root's password on every host (default "sealpack").
 	RootPassword string
-	// ReadyTimeout bounds the wait for every sshd to answer (default 20s).
+	// ReadyTimeout bounds the wait for every sshd to answer (default 20s;
+	// 3 minutes for systemd hosts, which boot).
 	ReadyTimeout time.Duration
+	// Systemd hosts boot systemd as PID 1 (systemd-nspawn over a cached
+	// Debian rootfs, see EnsureRootfs) instead of running sshd alone: for
+	// installs that need an init system, a container runtime, kubelet.
+	Systemd bool
 }
 
 // DefaultRootPassword is root's password on every host when Options.RootPassword is empty.
@@ -45,6 +51,7 @@ type World struct {
 	bridge  string
 	opts    Options
 	spawner *spawner
+	rootfs  string // lower layer of systemd hosts
 
 	mu   sync.Mutex
 	down bool
@@ -77,7 +84,8 @@ func New(t testing.TB, n int, opts Options) *World {
 	if os.Geteuid() != 0 {
 		t.Skip("testhost: needs root")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A first systemd world makes its rootfs (debootstrap, minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	if err := EnsurePackages(ctx); err != nil {
 		t.Skipf("testhost: %v", err)
@@ -108,11 +116,22 @@ func Up(ctx context.Context, n int, opts Options) (_ *World, err error) {
 	}
 	if opts.ReadyTimeout == 0 {
 		opts.ReadyTimeout = 20 * time.Second
+		if opts.Systemd {
+			opts.ReadyTimeout = 3 * time.Minute
+		}
 	}
 	if err := Cleanup(); err != nil {
 		return nil, fmt.Errorf("testhost: removing leftovers: %w", err)
 	}
 	w := &World{opts: opts}
+	if opts.Systemd {
+		if _, err := exec.LookPath("systemd-nspawn"); err != nil {
+			return nil, errors.New("testhost: systemd hosts need systemd-nspawn (apt-get install systemd-container)")
+		}
+		if w.rootfs, err = EnsureRootfs(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := w.claim(); err != nil {
 		return nil, err
 	}

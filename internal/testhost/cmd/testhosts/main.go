@@ -2,6 +2,7 @@
 // network namespaces on this machine, root only), then tears them down:
 //
 //	testhosts -n 3 -- ./install.sh
+//	testhosts --systemd -n 3 -- ./install.sh    # hosts that boot systemd
 //
 // The command gets SEALPACK_TEST_HOSTS (their IPs, space separated),
 // SEALPACK_TEST_JUMP_IP and SEALPACK_TEST_PASSWORD (root's password on them).
@@ -25,12 +26,13 @@ import (
 
 func main() {
 	n := flag.Int("n", 3, "number of hosts")
+	systemd := flag.Bool("systemd", false, "boot systemd as PID 1 on each host (systemd-nspawn over a cached Debian rootfs)")
 	flag.Parse()
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: testhosts -n N -- command [args...]")
 		os.Exit(2)
 	}
-	code, err := run(*n, flag.Args())
+	code, err := run(*n, *systemd, flag.Args())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "testhosts:", err)
 		if code == 0 {
@@ -44,18 +46,18 @@ func main() {
 // logs mask it wherever it appears.
 const password = "demo-Root.pw"
 
-func run(n int, args []string) (int, error) {
+func run(n int, systemd bool, args []string) (int, error) {
 	if err := testhost.Available(); err != nil {
 		return 1, err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	upCtx, cancel := context.WithTimeout(ctx, 5*time.Minute)
+	upCtx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 	defer cancel()
 	if err := testhost.EnsurePackages(upCtx); err != nil {
 		return 1, err
 	}
-	w, err := testhost.Up(upCtx, n, testhost.Options{RootPassword: password})
+	w, err := testhost.Up(upCtx, n, testhost.Options{RootPassword: password, Systemd: systemd})
 	if err != nil {
 		return 1, err
 	}
