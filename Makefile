@@ -9,7 +9,7 @@ STUBS := cmd/sealpack/stubs/stub-linux-amd64 cmd/sealpack/stubs/stub-linux-arm64
 FUZZEXECS ?= 10000
 export CGO_ENABLED := 0
 
-.PHONY: all stubs deps test fuzz demo bench clean
+.PHONY: all stubs deps test fuzz demo bench clean kubernetes kubernetes-e2e
 
 all: bin/sealpack
 
@@ -42,6 +42,16 @@ demo: deps all bin/fakek8s-amd64
 
 bench: deps all
 	./scripts/bench.sh
+
+# The Kubernetes base (bases/kubernetes): KUBERNETES_FROM=release on a
+# connected build machine, else built from sources (see the README).
+kubernetes: deps all
+	./scripts/kubernetes-base.sh
+
+# A real install of an application FROM the base onto 1 master + 2 nodes
+# that boot systemd (root only).
+kubernetes-e2e: kubernetes
+	SEALPACK_KUBERNETES_E2E=1 $(GO) test -count=1 -timeout 40m -v -run 'TestRealKubernetes' ./internal/kubee2e/
 
 clean:
 	rm -rf bin demo $(STUBS)

@@ -41,6 +41,9 @@ type Options struct {
 	Sink event.Sink
 	// ReadyTimeout bounds how long verify waits for nodes to be Ready.
 	ReadyTimeout time.Duration
+	// WaitTimeout bounds how long verify then waits for every workload to
+	// be rolled out (default 10 minutes).
+	WaitTimeout time.Duration
 	// AcceptHostKeys are keys the user accepted (the wizard): host IP to the
 	// SHA256 fingerprint shown. A host offering that key for the first time
 	// is trusted and recorded.
@@ -170,6 +173,9 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 	}
 	if opts.ReadyTimeout <= 0 {
 		opts.ReadyTimeout = 5 * time.Minute
+	}
+	if opts.WaitTimeout <= 0 {
+		opts.WaitTimeout = 10 * time.Minute
 	}
 	hosts := c.Hosts()
 	m0, ok := c.Master0()

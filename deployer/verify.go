@@ -19,7 +19,7 @@ type verify struct{}
 func (verify) Name() string { return event.Verify }
 
 func (verify) Plan(r *run) []string {
-	return []string{fmt.Sprintf("%s: wait until %d host(s) are Ready nodes, apply labels and taints", r.master0, len(r.targets))}
+	return []string{fmt.Sprintf("%s: wait until %d host(s) are Ready nodes, apply labels and taints, wait until every workload is rolled out", r.master0, len(r.targets))}
 }
 
 type nodeList struct {
@@ -151,10 +151,11 @@ func (verify) Run(ctx context.Context, r *run) error {
 			}
 		}
 	}
-	if len(script) == 0 {
-		return nil
+	if len(script) > 0 {
+		sort.Strings(script)
+		if _, err := r.exec(ctx, event.Verify, r.master0, "set -e\nexport KUBECONFIG="+adminConf+"\n"+strings.Join(script, "\n"), nil); err != nil {
+			return err
+		}
 	}
-	sort.Strings(script)
-	_, err := r.exec(ctx, event.Verify, r.master0, "set -e\nexport KUBECONFIG="+adminConf+"\n"+strings.Join(script, "\n"), nil)
-	return err
+	return r.waitWorkloads(ctx)
 }

@@ -2,7 +2,9 @@
 # Installs, when missing, the Debian packages that the tests and the demo use:
 # real OpenSSH servers for the test hosts, iproute2 for their namespaces,
 # skopeo as a second registry client, zstd for the benchmark reference, tmux
-# for the wizard's terminal tests, sudo for the non-root SSH tests.
+# for the wizard's terminal tests, sudo for the non-root SSH tests;
+# systemd-nspawn and debootstrap for the test hosts that boot systemd, and
+# containerd, runc and iptables that the offline Kubernetes base carries.
 set -euo pipefail
 need=()
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -15,6 +17,11 @@ have zstd || need+=(zstd)
 have tmux || need+=(tmux)
 have sudo || need+=(sudo)
 have sha256sum || need+=(coreutils)
+have systemd-nspawn || need+=(systemd-container)
+have debootstrap || need+=(debootstrap)
+[ -x /usr/bin/containerd ] || need+=(containerd)
+[ -x /usr/sbin/runc ] || need+=(runc)
+[ -x /usr/sbin/xtables-nft-multi ] || need+=(iptables)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" != 0 ]; then
 	echo "ensure-deps: missing ${need[*]}; run as root to install them (tests that need them will skip)" >&2

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/deployer/clusterfile"
@@ -20,12 +21,14 @@ type hostFlags struct {
 	acceptNewHostKeys bool
 	json              bool
 	dryRun            bool
+	wait              time.Duration
 }
 
 func (f *hostFlags) register(cmd *cobra.Command, dryRun bool) {
 	cmd.Flags().StringVarP(&f.clusterfile, "file", "f", "", "Clusterfile that names the hosts")
 	cmd.Flags().BoolVar(&f.acceptNewHostKeys, "accept-new-host-keys", false, "accept and record host keys seen for the first time (in .sealpack/known_hosts beside the Clusterfile)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print machine-readable events, one JSON object per line")
+	cmd.Flags().DurationVar(&f.wait, "wait", 10*time.Minute, "how long to wait, once the nodes are Ready, for every Deployment, DaemonSet, StatefulSet and Job to be rolled out")
 	if dryRun {
 		cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "connect and run preflight checks, print the plan, change nothing")
 	}
@@ -61,6 +64,7 @@ func deployOptions(cmd *cobra.Command, f hostFlags) deployer.Options {
 		StateDir:          stateDir(f.clusterfile),
 		AcceptNewHostKeys: f.acceptNewHostKeys,
 		DryRun:            f.dryRun,
+		WaitTimeout:       f.wait,
 		Sink:              newRenderer(cmd.OutOrStdout(), f.json),
 	}
 }

@@ -51,7 +51,10 @@ LDFLAGS=$ld build kubeadm kubelet kubectl kube-apiserver kube-controller-manager
 LDFLAGS="-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=sealpack" build etcd -- etcd .
 LDFLAGS="-s -w -X github.com/coredns/coredns/coremain.GitCommit=sealpack" build coredns -- coredns github.com/coredns/coredns
 LDFLAGS="-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" build crictl -- crictl sigs.k8s.io/cri-tools/cmd/crictl
-LDFLAGS="-s -w -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" build flannel -- flannel github.com/flannel-io/flannel
+# flanneld's udp backend is C (cgo): linked statically, so that its image
+# needs no C library.
+CGO_ENABLED=1 LDFLAGS="-s -w -linkmode external -extldflags -static -X github.com/flannel-io/flannel/pkg/version.Version=$FLANNEL_VERSION" \
+	build flannel -- flannel github.com/flannel-io/flannel
 build bridge host-local loopback portmap -- cni \
 	github.com/containernetworking/plugins/plugins/main/bridge github.com/containernetworking/plugins/plugins/ipam/host-local \
 	github.com/containernetworking/plugins/plugins/main/loopback github.com/containernetworking/plugins/plugins/meta/portmap

@@ -155,7 +155,9 @@ func (h *Host) spawnSystemd(ctx context.Context, rootfs string) error {
 	cmd := exec.Command("/bin/sh", append([]string{"-c", launch, "spk-launch"}, args...)...)
 	cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "SPK_CGROUPS=" + strings.Join(procs, " ")}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// SIGTERM: nspawn then halts the container (a SIGKILL would leave it
+	// running, for Cleanup to find).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := h.world.spawner.start(cmd); err != nil {
 		return fmt.Errorf("starting systemd-nspawn: %w", err)
 	}

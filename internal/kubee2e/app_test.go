@@ -1,0 +1,104 @@
+package kubee2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/registry"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+)
+
+// echoImage is the application's image, under a canonical Docker Hub name:
+// the build pulls it through --registry-mirror from a loopback registry
+// that is gone before the install starts.
+const echoImage = "docker.io/sealpack/echo:1.0"
+
+// startRegistry serves an in-memory registry on loopback until the test ends.
+func startRegistry(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: registry.New(registry.Logger(log.New(io.Discard, "", 0)))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return ln.Addr().String()
+}
+
+// pushEcho builds testdata/echo as a static binary and pushes a one-layer
+// image of it to the registry at addr, as sealpack/echo:1.0.
+func pushEcho(t *testing.T, addr string) {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "echo")
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./testdata/echo")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building the echo app: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "echo", Mode: 0o755, Size: int64(len(data)), Typeflag: tar.TypeReg})
+	tw.Write(data)
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf.Bytes())), nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := mutate.AppendLayers(empty.Image, layer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err = mutate.ConfigFile(img, &v1.ConfigFile{OS: "linux", Architecture: "amd64",
+		Config: v1.Config{Entrypoint: []string{"/echo"}, Cmd: []string{"serve"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := name.ParseReference(addr+"/sealpack/echo:1.0", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(ref, img); err != nil {
+		t.Fatalf("pushing %s: %v", ref, err)
+	}
+}
+
+// buildApp builds the application installer FROM the base, with the
+// repository's own bin/sealpack, and returns its path.
+func buildApp(t *testing.T, root, base, registry string) string {
+	t.Helper()
+	ctx := t.TempDir()
+	kf, err := os.ReadFile("testdata/app/Kubefile.in")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte(strings.ReplaceAll(string(kf), "@BASE@", base)), 0o644)
+	if out, err := exec.Command("cp", "-r", "testdata/app/manifests", ctx).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	out := filepath.Join(t.TempDir(), "echo-1.0.0.run")
+	cmd := exec.Command(filepath.Join(root, "bin/sealpack"), "build", "-q",
+		"--registry-mirror", "docker.io=http://"+registry, "-o", out, ctx)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sealpack build of the app FROM %s: %v\n%s", base, err, b)
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+package kubee2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealpack/sealpack/internal/testhost"
+)
+
+// kubectl runs the base's kubectl on a master, against the real apiserver.
+type kubectl struct {
+	t *testing.T
+	h *testhost.Host
+}
+
+func (k kubectl) try(ctx context.Context, args string) (string, error) {
+	out, err := k.h.Exec(ctx, "kubectl --kubeconfig /etc/kubernetes/admin.conf "+args)
+	return strings.TrimSpace(string(out)), err
+}
+
+// run returns the output's lines; a failure fails the test.
+func (k kubectl) run(ctx context.Context, args string) []string {
+	k.t.Helper()
+	out, err := k.try(ctx, args)
+	if err != nil {
+		k.t.Fatalf("kubectl %s: %v", args, err)
+	}
+	if out == "" {
+		return nil
+	}
+	return strings.Split(out, "\n")
+}
+
+// until polls cond every two seconds until it holds, or fails the test
+// with what it last said.
+func (k kubectl) until(ctx context.Context, what string, timeout time.Duration, cond func() (bool, string)) {
+	k.t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		ok, last := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			k.t.Fatalf("%s: not so after %s; last seen:\n%s", what, timeout, last)
+		}
+		time.Sleep(2 * time.Second)
+	}
+}
+
+func (k kubectl) waitNodesReady(ctx context.Context, n int, timeout time.Duration) {
+	k.t.Helper()
+	k.until(ctx, fmt.Sprintf("%d nodes Ready", n), timeout, func() (bool, string) {
+		out, err := k.try(ctx, `get nodes -o jsonpath='{range .items[*]}{.metadata.name}={.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}'`)
+		if err != nil {
+			return false, err.Error()
+		}
+		lines := strings.Fields(out)
+		ready := 0
+		for _, l := range lines {
+			if strings.HasSuffix(l, "=True") {
+				ready++
+			}
+		}
+		return ready == n && len(lines) == n, out
+	})
+}
+
+// waitPodsRunning waits until every pod in every namespace is Running and
+// ready, and the system's own are among them.
+func (k kubectl) waitPodsRunning(ctx context.Context, timeout time.Duration) {
+	k.t.Helper()
+	want := []string{"kube-system/coredns-", "kube-system/kube-proxy-", "kube-system/etcd-", "kube-system/kube-apiserver-",
+		"kube-flannel/kube-flannel-ds-", "echo/echo-server-"}
+	k.until(ctx, "every pod Running and ready", timeout, func() (bool, string) {
+		out, err := k.try(ctx, `get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name} {.status.phase} {.status.containerStatuses[*].ready} {.spec.nodeName}{"\n"}{end}'`)
+		if err != nil {
+			return false, err.Error()
+		}
+		ok := true
+		for _, line := range strings.Split(out, "\n") {
+			f := strings.Fields(line)
+			if len(f) < 3 || f[1] != "Running" || strings.Contains(line, "false") {
+				ok = false
+			}
+		}
+		for _, w := range want {
+			if !strings.Contains(out, w) {
+				ok = false
+			}
+		}
+		return ok, out
+	})
+	k.t.Logf("pods:\n%s", strings.Join(k.run(ctx, "get pods -A -o wide"), "\n"))
+}
+
+// checkCrossNodeService runs a client on one worker against a Service that
+// selects only the server pod on the other worker, by its DNS name.
+func (k kubectl) checkCrossNodeService(ctx context.Context) {
+	k.t.Helper()
+	pods := k.run(ctx, `get pods -n echo -l app=echo-server -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName}{"\n"}{end}'`)
+	if len(pods) != 2 {
+		k.t.Fatalf("echo-server pods: %q, want 2", pods)
+	}
+	sort.Strings(pods)
+	server := strings.Fields(pods[0])
+	client := strings.Fields(pods[1])
+	if server[1] == client[1] {
+		k.t.Fatalf("both echo-server pods on node %s", server[1])
+	}
+	k.run(ctx, "label pod -n echo "+server[0]+" target=yes")
+	svc := `{"apiVersion":"v1","kind":"Service","metadata":{"name":"echo-one","namespace":"echo"},
+"spec":{"selector":{"app":"echo-server","target":"yes"},"ports":[{"port":80,"targetPort":8080}]}}`
+	if out, err := k.h.ExecInput(ctx, []byte(svc), "kubectl --kubeconfig /etc/kubernetes/admin.conf apply -f -"); err != nil {
+		k.t.Fatalf("service echo-one: %v: %s", err, out)
+	}
+	overrides := fmt.Sprintf(`{"spec":{"nodeName":%q}}`, client[1])
+	k.run(ctx, fmt.Sprintf(`run echo-client -n echo --image docker.io/sealpack/echo:1.0 --image-pull-policy IfNotPresent --restart Never --overrides '%s' -- get http://echo-one.echo.svc.cluster.local/`, overrides))
+	k.until(ctx, "the client pod succeeds", 4*time.Minute, func() (bool, string) {
+		out, _ := k.try(ctx, "get pod -n echo echo-client -o jsonpath='{.status.phase}'")
+		return out == "Succeeded", out
+	})
+	logs := strings.Join(k.run(ctx, "logs -n echo echo-client"), "\n")
+	want := fmt.Sprintf("from node %s: echo from pod %s on node %s", client[1], server[0], server[1])
+	if logs != want {
+		k.t.Errorf("client said %q, want %q", logs, want)
+	}
+}
+
+// checkClean: after reset, nothing of Kubernetes or sealpack is left.
+func checkClean(t *testing.T, h *testhost.Host) {
+	t.Helper()
+	checks := []struct{ what, cmd string }{
+		{"kubelet or containerd running", "pgrep -l -x 'kubelet|containerd|containerd-shim-runc-v2|kube-proxy|flanneld|etcd' || true"},
+		{"CNI interfaces", "ip -o link show | grep -E 'cni0|flannel|veth' || true"},
+		{"iptables rules of Kubernetes or flannel", "iptables-save 2>/dev/null | grep -E 'KUBE-|FLANNEL|CNI-' || true"},
+		{"files", "ls -d /var/lib/sealpack /etc/kubernetes/manifests/* /var/lib/kubelet /var/lib/etcd/member /etc/cni/net.d/* /opt/cni/bin/* /usr/local/bin/kube* /usr/local/bin/containerd /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service 2>/dev/null || true"},
+	}
+	for _, c := range checks {
+		out, err := h.Exec(context.Background(), c.cmd)
+		if s := strings.TrimSpace(string(out)); err != nil || s != "" {
+			t.Errorf("%s: after reset, %s: %s %v", h.Name, c.what, s, err)
+		}
+	}
+}

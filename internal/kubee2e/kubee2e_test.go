@@ -1,0 +1,170 @@
+// Package kubee2e installs a real Kubernetes, from bases/kubernetes, with an
+// application built FROM it, onto test hosts that boot systemd, and checks
+// the cluster with the base's own kubectl against the real apiserver.
+// `make kubernetes-e2e` builds the base and runs it; without the base it
+// skips, loudly (and fails under SEALPACK_KUBERNETES_E2E=1).
+package kubee2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealpack/sealpack/internal/testhost"
+)
+
+const kubeVersion = "v1.34.3"
+
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// basePath finds the base installer that `make kubernetes` wrote.
+func basePath(t *testing.T, root string) string {
+	t.Helper()
+	p := os.Getenv("SEALPACK_KUBERNETES_BASE")
+	if p == "" {
+		p = filepath.Join(root, "bin", "kubernetes-"+kubeVersion+"-linux-amd64.run")
+	}
+	if _, err := os.Stat(p); err != nil {
+		msg := fmt.Sprintf("REAL KUBERNETES NOT TESTED: no base at %s (run `make kubernetes-e2e` as root)", p)
+		if os.Getenv("SEALPACK_KUBERNETES_E2E") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if _, err := os.Stat(filepath.Join(root, "bin", "sealpack")); err != nil {
+		t.Fatalf("no bin/sealpack: run make first")
+	}
+	return p
+}
+
+// site is the jump host's directory: the Clusterfile and .sealpack/ beside it.
+type site struct {
+	t         *testing.T
+	dir       string
+	installer string
+	password  string
+	log       io.Writer
+}
+
+// run runs the installer with args in the site's directory; its output goes
+// to the test log as it comes and is returned.
+func (s *site) run(ctx context.Context, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, s.installer, args...)
+	cmd.Dir = s.dir
+	cmd.Env = append(os.Environ(), "SEALPACK_SSH_PASSWORD="+s.password)
+	var out bytes.Buffer
+	w := io.MultiWriter(&out, s.log)
+	cmd.Stdout, cmd.Stderr = w, w
+	err := cmd.Run()
+	return out.String(), err
+}
+
+func writeClusterfile(t *testing.T, dir string, masters, nodes []*testhost.Host) {
+	t.Helper()
+	ips := func(hs []*testhost.Host) string {
+		var out []string
+		for _, h := range hs {
+			out = append(out, h.IP)
+		}
+		return strings.Join(out, ", ")
+	}
+	cf := fmt.Sprintf(`apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata:
+  name: real
+spec:
+  ssh:
+    user: root
+  hosts:
+    - ips: [%s]
+      roles: [master]
+    - ips: [%s]
+      roles: [node]
+`, ips(masters), ips(nodes))
+	if err := os.WriteFile(filepath.Join(dir, "Clusterfile"), []byte(cf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logWriter passes lines to t.Log.
+type logWriter struct{ t *testing.T }
+
+func (w logWriter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(strings.TrimRight(string(p), "\n"), "\n") {
+		w.t.Log(line)
+	}
+	return len(p), nil
+}
+
+func TestRealKubernetes(t *testing.T) {
+	root := repoRoot(t)
+	base := basePath(t, root)
+	w := testhost.New(t, 3, testhost.Options{Systemd: true})
+	reg := startRegistry(t)
+	pushEcho(t, reg)
+	app := buildApp(t, root, base, reg)
+
+	s := &site{t: t, dir: t.TempDir(), installer: app, password: testhost.DefaultRootPassword, log: logWriter{t}}
+	master, nodes := w.Hosts[0], w.Hosts[1:]
+	writeClusterfile(t, s.dir, w.Hosts[:1], nodes)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+
+	start := time.Now()
+	if _, err := s.run(ctx, "--unattended", "-f", "Clusterfile", "--accept-new-host-keys"); err != nil {
+		dumpHosts(t, w.Hosts)
+		t.Fatalf("install: %v", err)
+	}
+	t.Logf("FIGURE real install of 1 master + 2 nodes: %s", time.Since(start).Round(time.Second))
+
+	k := kubectl{t: t, h: master}
+	k.waitNodesReady(ctx, 3, 5*time.Minute)
+	k.waitPodsRunning(ctx, 5*time.Minute)
+	k.checkCrossNodeService(ctx)
+
+	t.Run("rerun is a no-op", func(t *testing.T) {
+		out, err := s.run(ctx, "--unattended", "-f", "Clusterfile")
+		if err != nil {
+			t.Fatalf("re-run: %v", err)
+		}
+		for _, want := range []string{"[init-master0] " + master.IP + ": already done", "[join-nodes] " + nodes[0].IP + ": already done"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("re-run output lacks %q", want)
+			}
+		}
+		if n := len(k.run(ctx, "get nodes -o name")); n == 0 {
+			t.Error("no nodes after the re-run")
+		}
+	})
+
+	t.Run("reset leaves nothing", func(t *testing.T) {
+		if _, err := s.run(ctx, "reset", "-f", "Clusterfile", "--yes"); err != nil {
+			t.Fatalf("reset: %v", err)
+		}
+		for _, h := range w.Hosts {
+			checkClean(t, h)
+		}
+	})
+}
+
+// dumpHosts logs what a failed install left to read on each host.
+func dumpHosts(t *testing.T, hosts []*testhost.Host) {
+	for _, h := range hosts {
+		out, _ := h.Exec(context.Background(), "systemctl --no-pager --failed; journalctl --no-pager -u containerd -u kubelet | tail -40; crictl ps -a 2>&1 | tail")
+		t.Logf("%s:\n%s", h.Name, out)
+	}
+}
