@@ -31,7 +31,7 @@ func (r *run) waitWorkloads(ctx context.Context) error {
 			pending = []string{err.Error()}
 		}
 		if strings.Join(pending, "\n") != strings.Join(last, "\n") || time.Since(lastSaid) > 30*time.Second {
-			r.emit(event.Event{Type: event.Log, Phase: event.Verify, Host: r.master0, Message: "waiting for " + strings.Join(pending, ", ")})
+			r.emit(event.Event{Type: event.Waiting, Phase: event.Verify, Host: r.master0, Message: strings.Join(pending, ", ")})
 			last, lastSaid = pending, time.Now()
 		}
 		if time.Now().After(deadline) {

@@ -96,6 +96,8 @@ func (r *lineRenderer) handle(e event.Event) {
 		}
 	case event.Plan:
 		r.printf("[%s] would: %s", e.Phase, e.Message)
+	case event.Waiting:
+		r.printf("[%s] waiting for %s", e.Phase, e.Message)
 	case event.Done:
 		if e.Status == event.OK {
 			r.printf("%s", e.Message)

@@ -218,6 +218,8 @@ func (s *installScreen) apply(ev event.Event) {
 		if s.failHost == "" {
 			s.failHost, s.failPhase, s.failMsg = ev.Host, ev.Phase, ev.Message
 		}
+	case event.Waiting:
+		s.host(ev.Host).log.add("waiting for " + ev.Message)
 	case event.Log:
 		h := s.host(ev.Host)
 		for _, l := range cleanLines(ev.Message) {

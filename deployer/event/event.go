@@ -22,6 +22,7 @@ const (
 	Progress   Type = "progress"    // bytes moved (Done, Total)
 	Plan       Type = "plan"        // dry-run: what a phase would change (Message)
 	Done       Type = "done"        // the whole run ended (Status, Message)
+	Waiting    Type = "waiting"     // a phase still waits for the cluster (Message: for what)
 )
 
 // Status of a check or of a run.

@@ -67,9 +67,14 @@ func pushEcho(t *testing.T, addr string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, err = mutate.ConfigFile(img, &v1.ConfigFile{OS: "linux", Architecture: "amd64",
-		Config: v1.Config{Entrypoint: []string{"/echo"}, Cmd: []string{"serve"}}})
+	cfg, err := img.ConfigFile()
 	if err != nil {
+		t.Fatal(err)
+	}
+	cfg = cfg.DeepCopy()
+	cfg.OS, cfg.Architecture = "linux", "amd64"
+	cfg.Config = v1.Config{Entrypoint: []string{"/echo"}, Cmd: []string{"serve"}}
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		t.Fatal(err)
 	}
 	ref, err := name.ParseReference(addr+"/sealpack/echo:1.0", name.Insecure)

@@ -119,7 +119,7 @@ func (k kubectl) checkCrossNodeService(ctx context.Context) {
 		k.t.Fatalf("service echo-one: %v: %s", err, out)
 	}
 	overrides := fmt.Sprintf(`{"spec":{"nodeName":%q}}`, client[1])
-	k.run(ctx, fmt.Sprintf(`run echo-client -n echo --image docker.io/sealpack/echo:1.0 --image-pull-policy IfNotPresent --restart Never --overrides '%s' -- get http://echo-one.echo.svc.cluster.local/`, overrides))
+	k.run(ctx, fmt.Sprintf(`run echo-client -n echo --image docker.io/sealpack/echo:1.0 --image-pull-policy IfNotPresent --restart Never --env NODE_NAME=%s --overrides '%s' -- get http://echo-one.echo.svc.cluster.local/`, client[1], overrides))
 	k.until(ctx, "the client pod succeeds", 4*time.Minute, func() (bool, string) {
 		out, _ := k.try(ctx, "get pod -n echo echo-client -o jsonpath='{.status.phase}'")
 		return out == "Succeeded", out

@@ -113,12 +113,14 @@ func (w logWriter) Write(p []byte) (int, error) {
 func TestRealKubernetes(t *testing.T) {
 	root := repoRoot(t)
 	base := basePath(t, root)
-	w := testhost.New(t, 3, testhost.Options{Systemd: true})
+	// Not a word of any message: logs mask the password wherever it appears.
+	const password = "Real-k8s.pw"
+	w := testhost.New(t, 3, testhost.Options{Systemd: true, RootPassword: password})
 	reg := startRegistry(t)
 	pushEcho(t, reg)
 	app := buildApp(t, root, base, reg)
 
-	s := &site{t: t, dir: t.TempDir(), installer: app, password: testhost.DefaultRootPassword, log: logWriter{t}}
+	s := &site{t: t, dir: t.TempDir(), installer: app, password: password, log: logWriter{t}}
 	master, nodes := w.Hosts[0], w.Hosts[1:]
 	writeClusterfile(t, s.dir, w.Hosts[:1], nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -141,9 +143,14 @@ func TestRealKubernetes(t *testing.T) {
 		if err != nil {
 			t.Fatalf("re-run: %v", err)
 		}
-		for _, want := range []string{"[init-master0] " + master.IP + ": already done", "[join-nodes] " + nodes[0].IP + ": already done"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("re-run output lacks %q", want)
+		if want := "[init-master0] " + master.IP + ": already done"; !strings.Contains(out, want) {
+			t.Errorf("re-run output lacks %q", want)
+		}
+		for _, h := range w.Hosts {
+			for _, phase := range []string{"host-init", "init-master0", "join-nodes", "apps"} {
+				if line := "[" + phase + "] " + h.IP + ": done"; strings.Contains(out, line) {
+					t.Errorf("re-run did %s again: %q", phase, line)
+				}
 			}
 		}
 		if n := len(k.run(ctx, "get nodes -o name")); n == 0 {

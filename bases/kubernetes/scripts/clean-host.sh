@@ -52,6 +52,11 @@ if [ -x /usr/local/bin/kubeadm ]; then
 	say "kubeadm reset"
 	try "kubeadm reset" /usr/local/bin/kubeadm reset -f --cri-socket "unix://$SOCK"
 fi
+# kubeadm reset empties its directories but leaves them: what is left empty
+# is removed (anything else in them is not the cluster's, and stays).
+for d in /var/lib/kubelet /var/lib/etcd /etc/kubernetes; do
+	[ -d "$d" ] && find "$d" -depth -type d -empty -delete 2>/dev/null
+done
 
 # Containers kubeadm did not remove (it failed, or they are not Kubernetes'),
 # before containerd stops: its shims would keep them running.
@@ -67,7 +72,7 @@ fi
 
 # --- services --------------------------------------------------------------
 
-for unit in kubelet.service containerd.service; do
+for unit in kubelet.service containerd.service sealpack-service-route.service; do
 	if ours "/etc/systemd/system/$unit"; then
 		try "stopping $unit" systemctl disable --now "$unit"
 	fi

@@ -218,6 +218,45 @@ net.bridge.bridge-nf-call-ip6tables = 1
 EOF
 put "$tmp/sysctl" /etc/sysctl.d/99-sealpack-kubernetes.conf 0644
 
+# --- 3b. a route to the Service network -----------------------------------
+# kube-proxy (iptables mode) rewrites a Service address after the kernel has
+# routed the packet: without a route to the Service range every connection
+# from the host to a ClusterIP (kubernetes.default, which flannel and CoreDNS
+# use) fails with "network is unreachable". Air-gapped sites often have no
+# default gateway; then the range is routed out of the interface that
+# reaches master0, by a unit that keeps it across reboots.
+SERVICE_CIDR=${SEALPACK_SERVICE_CIDR:-10.96.0.0/12}
+svc_ip=$(echo "${SERVICE_CIDR%/*}" | sed 's/\.0$/.1/')
+if ! ip route get "$svc_ip" >/dev/null 2>&1; then
+	dev=$(ip -o route get "$SEALPACK_MASTER0" 2>/dev/null | sed -n 's/.* dev \([^ ]*\).*/\1/p')
+	if [ -z "$dev" ] || [ "$dev" = lo ]; then
+		dev=$(ip -o -4 addr show | awk -v ip="$SEALPACK_MASTER0" 'index($4, ip "/") == 1 {print $2; exit}')
+	fi
+	[ -n "$dev" ] || die "no route to the Service network $SERVICE_CIDR and no interface toward $SEALPACK_MASTER0 to give it one"
+	ipbin=$(command -v ip)
+	cat >"$tmp/route" <<EOF
+# Written by sealpack (bases/kubernetes): this host has no default route,
+# and kube-proxy needs a route to the Service network $SERVICE_CIDR.
+[Unit]
+Description=Route to the Kubernetes Service network
+Before=kubelet.service
+
+[Service]
+Type=oneshot
+RemainAfterExit=yes
+ExecStart=$ipbin route replace $SERVICE_CIDR dev $dev
+ExecStop=-$ipbin route del $SERVICE_CIDR dev $dev
+
+[Install]
+WantedBy=multi-user.target
+EOF
+	put "$tmp/route" /etc/systemd/system/sealpack-service-route.service 0644
+	systemctl daemon-reload
+	systemctl enable --now sealpack-service-route.service >/dev/null 2>&1 ||
+		die "could not route $SERVICE_CIDR through $dev (systemctl status sealpack-service-route)"
+	say "no default route: $SERVICE_CIDR routed through $dev"
+fi
+
 # --- 4. CNI ----------------------------------------------------------------
 # flannel's DaemonSet has no init containers (its image has no shell): the
 # plugins and the network configuration come from the rootfs.
