@@ -56,6 +56,11 @@ type Options struct {
 	KeepAlive time.Duration
 	// Dial opens a connection to a host; nil means SSH. Tests replace it.
 	Dial Dialer
+	// Installer is the installer file, then its split parts: each master
+	// gets a copy and serves the carried images from it, so that they stay
+	// pullable after the installer has exited. Empty: no cluster registry
+	// (the hosts pull from the installer only while it runs).
+	Installer []string
 	// Stats, when not nil, is filled with where the time of the run went.
 	Stats *Stats
 }
@@ -97,6 +102,8 @@ type run struct {
 	ssh     *sshDialer // nil when Options.Dial was given
 	red     *redactor
 	clock   *remoteClock
+	// installer seeds the masters' registries (Options.Installer).
+	installer *installerCopy
 
 	// life ends with the run: registry forwards live that long.
 	life context.Context
@@ -188,7 +195,8 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 	}
 	red := newRedactor(secretsOf(c)...)
 	r := &run{opts: opts, cluster: c, hosts: hosts, master0: m0.IP, state: st, red: red,
-		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock(), registries: map[string]string{}}
+		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock(), registries: map[string]string{},
+		installer: &installerCopy{files: opts.Installer}}
 	r.life, r.end = context.WithCancel(context.Background())
 	for _, h := range hosts {
 		r.targets = append(r.targets, h.IP)

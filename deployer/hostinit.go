@@ -44,7 +44,7 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
 			script := "set -e\n"
 			if addr := r.openRegistry(ip); addr != "" {
-				script += mirrorScript(r.opts.Payload, addr)
+				script += mirrorScript(registryHosts(r.opts.Payload), append([]string{addr}, r.clusterRegistries()...))
 			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
@@ -74,11 +74,13 @@ func registryHosts(p *payload.Reader) []string {
 }
 
 // mirrorScript writes containerd's hosts.toml for every registry host: pulls
-// of docker.io/... go to the installer's registry, which tells the
-// registries apart by containerd's ?ns= query.
-func mirrorScript(p *payload.Reader, registry string) string {
+// of docker.io/... go to the installer's registry while it runs, then to the
+// masters' registries, in that order (containerd tries the next mirror when
+// one does not answer), and to the original server last. The registries
+// tell the upstream registries apart by containerd's ?ns= query.
+func mirrorScript(hosts, registries []string) string {
 	var b strings.Builder
-	for _, host := range registryHosts(p) {
+	for _, host := range hosts {
 		server := "https://" + host
 		if host == "docker.io" {
 			server = "https://registry-1.docker.io"
@@ -86,8 +88,11 @@ func mirrorScript(p *payload.Reader, registry string) string {
 		dir := "/etc/containerd/certs.d/" + host
 		fmt.Fprintf(&b, "mkdir -p %s\ncat > %s/hosts.toml <<'SEALPACK_EOF'\n", shq(dir), shq(dir))
 		fmt.Fprintf(&b, "# written by sealpack: images of %s are served by the cluster registry\n", host)
-		fmt.Fprintf(&b, "server = %s\n\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\nSEALPACK_EOF\n",
-			strconv.Quote(server), strconv.Quote("http://"+registry))
+		fmt.Fprintf(&b, "server = %s\n", strconv.Quote(server))
+		for _, reg := range registries {
+			fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", strconv.Quote("http://"+reg))
+		}
+		b.WriteString("SEALPACK_EOF\n")
 	}
 	return b.String()
 }

@@ -22,7 +22,14 @@ func (registry) Plan(r *run) []string {
 	}
 	var out []string
 	for _, ip := range r.targets {
-		out = append(out, fmt.Sprintf("%s: pulls images from %s", ip, r.registryAddr(ip)))
+		line := fmt.Sprintf("%s: pulls images from %s", ip, r.registryAddr(ip))
+		if regs := r.clusterRegistries(); len(regs) > 0 {
+			line += ", then from the masters' registries " + strings.Join(regs, ", ")
+			if r.host(ip).IsMaster() {
+				line += "; gets a copy of the installer and serves the images on port " + fmt.Sprint(ClusterRegistryPort)
+			}
+		}
+		out = append(out, line)
 	}
 	return out
 }
@@ -45,6 +52,14 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 			err = fmt.Errorf("cannot reach the image registry at %s: %w", addr, err)
 			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 			return err
+		}
+		if r.host(ip).IsMaster() && len(r.opts.Installer) > 0 {
+			if err := r.seedRegistry(ctx, ip); err != nil {
+				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
+				return err
+			}
+			r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip, Message: fmt.Sprintf("serves the images on port %d (also after the installer exits)", ClusterRegistryPort)})
+			return nil
 		}
 		r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip})
 		return nil

@@ -106,6 +106,7 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		var b strings.Builder
 		fmt.Fprintf(&b, "if [ -f %[1]s/%[2]s ]; then (cd %[1]s && sh ./%[2]s) || echo 'clean-host.sh failed; going on'; fi\n", RootfsDir, cleanHostScript)
 		b.WriteString("if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi\n")
+		b.WriteString(registryStopScript)
 		for _, name := range r.binNames() {
 			fmt.Fprintf(&b, "rm -f %s\n", shq("/usr/local/bin/"+name))
 		}

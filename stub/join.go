@@ -46,6 +46,7 @@ func newJoinCmd() *cobra.Command {
 			defer p.Close()
 			opts := deployOptions(cmd, f)
 			opts.Payload = p
+			opts.Installer = installerFiles(p)
 			stop, err := startRegistry(p, &opts)
 			if err != nil {
 				return err

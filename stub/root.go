@@ -40,17 +40,39 @@ over SSH.
 
 // openSelf opens the payload appended to this program.
 func openSelf() (*payload.Reader, error) {
-	path := os.Getenv(payloadEnv)
-	if path == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return nil, fmt.Errorf("finding the installer file: %w", err)
-		}
-		path = exe
+	path, err := selfPath()
+	if err != nil {
+		return nil, err
 	}
 	r, err := payload.Open(path)
 	if errors.Is(err, payload.ErrFormat) && os.Getenv(payloadEnv) == "" {
 		return nil, fmt.Errorf("%s carries no payload: it is the bare installer program, or the file is truncated (%w)", path, err)
 	}
 	return r, err
+}
+
+// selfPath is the installer file: this program, or the one SEALPACK_PAYLOAD names.
+func selfPath() (string, error) {
+	if path := os.Getenv(payloadEnv); path != "" {
+		return path, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("finding the installer file: %w", err)
+	}
+	return exe, nil
+}
+
+// installerFiles lists the installer file and its split parts, which seed
+// the cluster's registries.
+func installerFiles(p *payload.Reader) []string {
+	path, err := selfPath()
+	if err != nil {
+		return nil
+	}
+	out := []string{path}
+	for _, part := range p.Index().Parts {
+		out = append(out, path+part.Suffix)
+	}
+	return out
 }

@@ -136,6 +136,7 @@ func checkClean(t *testing.T, h *testhost.Host) {
 	t.Helper()
 	checks := []struct{ what, cmd string }{
 		{"kubelet or containerd running", "pgrep -l -x 'kubelet|containerd|containerd-shim-runc-v2|kube-proxy|flanneld|etcd' || true"},
+		{"the cluster registry", "pgrep -af '[i]nstaller.run registry' || ls /etc/systemd/system/sealpack-registry.service 2>/dev/null || true"},
 		{"CNI interfaces", "ip -o link show | grep -E 'cni0|flannel|veth' || true"},
 		{"iptables rules of Kubernetes or flannel", "iptables-save 2>/dev/null | grep -E 'KUBE-|FLANNEL|CNI-' || true"},
 		{"files", "ls -d /var/lib/sealpack /etc/kubernetes/manifests/* /var/lib/kubelet /var/lib/etcd/member /etc/cni/net.d/* /opt/cni/bin/* /usr/local/bin/kube* /usr/local/bin/containerd /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service 2>/dev/null || true"},
@@ -145,5 +146,41 @@ func checkClean(t *testing.T, h *testhost.Host) {
 		if s := strings.TrimSpace(string(out)); err != nil || s != "" {
 			t.Errorf("%s: after reset, %s: %s %v", h.Name, c.what, s, err)
 		}
+	}
+}
+
+// checkPullAfterInstaller removes the app's image from a worker, deletes
+// the app's pod there, and waits until its replacement runs: with the
+// installer gone, only the masters' registries can serve the pull.
+func (k kubectl) checkPullAfterInstaller(ctx context.Context, hosts []*testhost.Host) {
+	k.t.Helper()
+	pods := k.run(ctx, `get pods -n echo -l app=echo-server -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName}{"\n"}{end}'`)
+	f := strings.Fields(pods[0])
+	pod, node := f[0], f[1]
+	var h *testhost.Host
+	for _, x := range hosts {
+		if x.Name == node {
+			h = x
+		}
+	}
+	if h == nil {
+		k.t.Fatalf("no test host for node %s", node)
+	}
+	if out, err := h.Exec(ctx, "crictl rmi "+echoImage+" && ! crictl inspecti "+echoImage+" >/dev/null 2>&1"); err != nil {
+		k.t.Fatalf("%s: removing the image: %v: %s", node, err, out)
+	}
+	k.run(ctx, "delete pod -n echo --wait=false "+pod)
+	k.until(ctx, "a new echo-server pod Running on "+node+" with the image pulled again", 4*time.Minute, func() (bool, string) {
+		out, _ := k.try(ctx, `get pods -n echo -l app=echo-server -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.status.containerStatuses[*].state.waiting.message}{"\n"}{end}'`)
+		for _, line := range strings.Split(out, "\n") {
+			g := strings.Fields(line)
+			if len(g) >= 3 && g[0] != pod && g[1] == node && g[2] == "Running" {
+				return true, out
+			}
+		}
+		return false, out
+	})
+	if out, err := h.Exec(ctx, "crictl inspecti -o go-template --template '{{.status.repoDigests}}' "+echoImage); err != nil {
+		k.t.Errorf("%s: the image is not back: %v: %s", node, err, out)
 	}
 }

@@ -137,6 +137,9 @@ func TestRealKubernetes(t *testing.T) {
 	k.waitNodesReady(ctx, 3, 5*time.Minute)
 	k.waitPodsRunning(ctx, 5*time.Minute)
 	k.checkCrossNodeService(ctx)
+	t.Run("images pullable after the installer exits", func(t *testing.T) {
+		kubectl{t: t, h: master}.checkPullAfterInstaller(ctx, nodes)
+	})
 
 	t.Run("rerun is a no-op", func(t *testing.T) {
 		out, err := s.run(ctx, "--unattended", "-f", "Clusterfile")
