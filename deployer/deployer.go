@@ -282,7 +282,7 @@ func (r *run) runPhases(ctx context.Context, phases []phase) error {
 }
 
 // account records where the time of a phase went, and says it for the log:
-// "1.2s (hosts busy 1.1s)".
+// "1.2s (hosts busy 1.1s in 3 operations, the busiest host 0.5s)".
 func (r *run) account(name string, wall time.Duration) string {
 	remote, busiest, calls := r.clock.take()
 	if st := r.opts.Stats; st != nil {
@@ -290,7 +290,7 @@ func (r *run) account(name string, wall time.Duration) string {
 		st.Phases = append(st.Phases, PhaseStats{Name: name, Wall: wall, Remote: remote, Busiest: busiest, Calls: calls})
 		st.mu.Unlock()
 	}
-	return fmt.Sprintf("%s (hosts busy %s in %d operations)", wall.Round(time.Millisecond), remote.Round(time.Millisecond), calls)
+	return fmt.Sprintf("%s (hosts busy %s in %d operations, the busiest host %s)", wall.Round(time.Millisecond), remote.Round(time.Millisecond), calls, busiest.Round(time.Millisecond))
 }
 
 // step runs fn on host unless the state says it is done, then records it.

@@ -31,6 +31,9 @@ ln -sf "$PWD/bin/fakek8s-amd64" "$out/kubectl"
 FAKEK8S_ROOT="$PWD/$out/jump-host" KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get nodes -o wide
 FAKEK8S_ROOT="$PWD/$out/jump-host" KUBECONFIG="$out/.sealpack/admin.conf" "./$out/kubectl" get deployments -A
 
+say "the installer has exited; the master still serves the images (skopeo inspect of its registry)"
+skopeo inspect --tls-verify=false --raw "docker://${ips[0]}:5000/library/nginx:1.27" | head -c 300; echo
+
 say "the same command again: every step is already done"
 "./$out/app-installer.run" --unattended -f "$out/Clusterfile"
 

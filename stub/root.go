@@ -67,7 +67,7 @@ func selfPath() (string, error) {
 // the cluster's registries.
 func installerFiles(p *payload.Reader) []string {
 	path, err := selfPath()
-	if err != nil {
+	if err != nil || p == nil {
 		return nil
 	}
 	out := []string{path}

@@ -29,7 +29,11 @@ build() {
 	local start=$SECONDS tmp
 	say "building ${names[*]} (a cold Go cache takes minutes)"
 	tmp=$(mktemp -d "$out/.build-XXXXXX")
-	(cd "$here/src/$dir" && go build -ldflags "${LDFLAGS:--s -w}" -o "$tmp/" "$@")
+	(cd "$here/src/$dir" && go build -ldflags "${LDFLAGS:--s -w}" -o "$tmp/" "$@") || {
+		rm -rf "$tmp"
+		say "building ${names[*]} failed (module src/$dir)"
+		return 1
+	}
 	for n in "${names[@]}"; do mv "$tmp/$n" "$out/$n"; done
 	rm -rf "$tmp"
 	say "built ${names[*]} in $((SECONDS - start)) s"

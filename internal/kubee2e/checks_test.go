@@ -71,7 +71,7 @@ func (k kubectl) waitNodesReady(ctx context.Context, n int, timeout time.Duratio
 }
 
 // waitPodsRunning waits until every pod in every namespace is Running and
-// ready, and the system's own are among them.
+// ready (or has Succeeded), and the system's own are among them.
 func (k kubectl) waitPodsRunning(ctx context.Context, timeout time.Duration) {
 	k.t.Helper()
 	want := []string{"kube-system/coredns-", "kube-system/kube-proxy-", "kube-system/etcd-", "kube-system/kube-apiserver-",
@@ -84,7 +84,9 @@ func (k kubectl) waitPodsRunning(ctx context.Context, timeout time.Duration) {
 		ok := true
 		for _, line := range strings.Split(out, "\n") {
 			f := strings.Fields(line)
-			if len(f) < 3 || f[1] != "Running" || strings.Contains(line, "false") {
+			switch {
+			case len(f) >= 2 && f[1] == "Succeeded": // a finished client
+			case len(f) < 3 || f[1] != "Running" || strings.Contains(line, "false"):
 				ok = false
 			}
 		}

@@ -148,19 +148,10 @@ func (h *Host) prepareDir() error {
 	if err := syscall.Setxattr(rootHome, "trusted.overlay.opaque", []byte("y"), 0); err != nil {
 		return fmt.Errorf("making /root opaque: %w", err)
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	block, err := h.newHostKey()
 	if err != nil {
 		return err
 	}
-	block, err := gossh.MarshalPrivateKey(priv, h.Name)
-	if err != nil {
-		return err
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		return err
-	}
-	h.HostKey = signer.PublicKey()
 	hosts := fmt.Sprintf("127.0.0.1\tlocalhost\n127.0.1.1\t%s\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n", h.Name, h.IP, h.Name)
 	files := []struct {
 		path string
@@ -320,4 +311,23 @@ func (h *Host) destroy() error {
 		return fmt.Errorf("%s: %w", h.Name, err)
 	}
 	return nil
+}
+
+// newHostKey makes the host a new ed25519 host key: it sets HostKey and
+// returns the private key's PEM block for sshd.
+func (h *Host) newHostKey() (*pem.Block, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := gossh.MarshalPrivateKey(priv, h.Name)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		return nil, err
+	}
+	h.HostKey = signer.PublicKey()
+	return block, nil
 }

@@ -2,7 +2,6 @@ package testhost
 
 import (
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/pem"
@@ -71,19 +70,10 @@ func (h *Host) prepareSystemdDir() error {
 			return err
 		}
 	}
-	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	block, err := h.newHostKey()
 	if err != nil {
 		return err
 	}
-	block, err := gossh.MarshalPrivateKey(priv, h.Name)
-	if err != nil {
-		return err
-	}
-	signer, err := gossh.NewSignerFromKey(priv)
-	if err != nil {
-		return err
-	}
-	h.HostKey = signer.PublicKey()
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
 		return err
