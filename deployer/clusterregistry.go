@@ -38,6 +38,17 @@ type installerCopy struct {
 	err   error
 }
 
+// size is the bytes a master's copy takes.
+func (ic *installerCopy) size() int64 {
+	var n int64
+	for _, f := range ic.files {
+		if st, err := os.Stat(f); err == nil {
+			n += st.Size()
+		}
+	}
+	return n
+}
+
 func (ic *installerCopy) digests() ([]string, error) {
 	ic.once.Do(func() {
 		for _, f := range ic.files {

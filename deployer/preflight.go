@@ -223,6 +223,9 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 		report(ip, "memory", event.OK, "%d MiB", mb)
 	}
 	need := r.distributeBytes(ip)
+	if isMaster {
+		need += r.installer.size() // the copy the cluster registry serves
+	}
 	if free := f.diskKB * 1024; free < need+need/10 {
 		report(ip, "disk", event.Fail, "%s free under /var/lib, %s needed", payload.HumanBytes(free), payload.HumanBytes(need+need/10))
 	} else {
@@ -241,6 +244,9 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 	ports := nodePorts
 	if isMaster {
 		ports = masterPorts
+		if len(r.opts.Installer) > 0 {
+			ports = append(append([]int(nil), masterPorts...), ClusterRegistryPort)
+		}
 	}
 	var busy []string
 	for _, port := range ports {
