@@ -22,7 +22,8 @@ import (
 // nothing else, read-only, with the same code that serves them during the
 // install.
 const (
-	// ClusterRegistryPort is where each master serves the images.
+	// ClusterRegistryPort is where each master serves the images unless
+	// the Clusterfile's spec.registry.port says otherwise.
 	ClusterRegistryPort = 5000
 	clusterRegistryDir  = stateDir + "/registry"
 	clusterRegistryUnit = "sealpack-registry.service"
@@ -78,9 +79,17 @@ func (r *run) clusterRegistries() []string {
 	}
 	var out []string
 	for _, m := range r.cluster.Masters() {
-		out = append(out, m.IP+":"+strconv.Itoa(ClusterRegistryPort))
+		out = append(out, m.IP+":"+strconv.Itoa(r.registryPort()))
 	}
 	return out
+}
+
+// registryPort is the masters' registry port.
+func (r *run) registryPort() int {
+	if p := r.cluster.Registry.Port; p > 0 {
+		return p
+	}
+	return ClusterRegistryPort
 }
 
 // seedRegistry copies the installer to master ip (skipped when the copy
@@ -108,11 +117,36 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 			return fmt.Errorf("seeding the registry on %s: %w", ip, err)
 		}
 	}
-	script := fmt.Sprintf(registryStartScript, shq(dests[0]), ClusterRegistryPort, clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir)
+	tlsArgs := ""
+	if !r.cluster.Registry.Insecure {
+		ca, err := r.registryCA()
+		if err != nil {
+			return err
+		}
+		certPEM, keyPEM, err := ca.serverCert(ip)
+		if err != nil {
+			return fmt.Errorf("a certificate for the registry on %s: %w", ip, err)
+		}
+		if err := r.putFile(ctx, ip, certPEM, clusterRegistryDir+"/tls/server.crt", 0o644); err != nil {
+			return err
+		}
+		if err := r.putFile(ctx, ip, keyPEM, clusterRegistryDir+"/tls/server.key", 0o600); err != nil {
+			return err
+		}
+		tlsArgs = " --tls-cert " + clusterRegistryDir + "/tls/server.crt --tls-key " + clusterRegistryDir + "/tls/server.key"
+	}
+	script := fmt.Sprintf(registryStartScript, shq(dests[0]), r.registryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs)
 	if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
 		return fmt.Errorf("starting the cluster registry on %s: %w", ip, err)
 	}
 	return nil
+}
+
+// registryCA is the cluster's registry CA, made on first use and kept in
+// the state directory.
+func (r *run) registryCA() (*registryCA, error) {
+	r.caOnce.Do(func() { r.ca, r.caErr = loadOrMakeCA(r.opts.StateDir, r.cluster.Name) })
+	return r.ca, r.caErr
 }
 
 // copyWhole puts the local file at dest on the host unless it is there
@@ -156,7 +190,8 @@ if [ -f "$f" ] && [ "$(sha256sum < "$f" | cut -c1-64)" = %s ]; then echo have; e
 
 // registryStartScript runs the registry as a systemd unit where systemd is
 // PID 1, else as a background process with a pid file; then waits until it
-// answers. %[1]s installer, %[2]d port, %[3]s unit, %[4]s pid file, %[5]s dir.
+// answers. %[1]s installer, %[2]d port, %[3]s unit, %[4]s pid file, %[5]s dir,
+// %[6]s the TLS flags (empty: plain HTTP).
 const registryStartScript = `set -e
 exe=%[1]s
 if [ -d /run/systemd/system ]; then
@@ -168,7 +203,7 @@ After=network-online.target
 Before=containerd.service kubelet.service
 
 [Service]
-ExecStart=$exe registry --addr 0.0.0.0:%[2]d
+ExecStart=$exe registry --addr 0.0.0.0:%[2]d%[6]s
 Restart=always
 RestartSec=2
 
@@ -180,7 +215,7 @@ SEALPACK_EOF
 	systemctl restart %[3]s
 else
 	if [ -f %[4]s ]; then kill "$(cat %[4]s)" 2>/dev/null || true; fi
-	setsid "$exe" registry --addr 0.0.0.0:%[2]d > %[5]s/registry.log 2>&1 < /dev/null &
+	setsid "$exe" registry --addr 0.0.0.0:%[2]d%[6]s > %[5]s/registry.log 2>&1 < /dev/null &
 	echo $! > %[4]s
 fi
 i=0

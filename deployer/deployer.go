@@ -104,6 +104,10 @@ type run struct {
 	clock   *remoteClock
 	// installer seeds the masters' registries (Options.Installer).
 	installer *installerCopy
+	// ca signs the masters' registry certificates (registryCA).
+	caOnce sync.Once
+	ca     *registryCA
+	caErr  error
 
 	// life ends with the run: registry forwards live that long.
 	life context.Context

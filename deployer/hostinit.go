@@ -44,7 +44,24 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
 			script := "set -e\n"
 			if addr := r.openRegistry(ip); addr != "" {
-				script += mirrorScript(registryHosts(r.opts.Payload), append([]string{addr}, r.clusterRegistries()...))
+				mirrors := []mirror{{addr: addr}}
+				for _, reg := range r.clusterRegistries() {
+					m := mirror{addr: reg, ca: hostCAPath}
+					if r.cluster.Registry.Insecure {
+						m.ca = ""
+					}
+					mirrors = append(mirrors, m)
+				}
+				if len(mirrors) > 1 && !r.cluster.Registry.Insecure {
+					ca, err := r.registryCA()
+					if err != nil {
+						return err
+					}
+					if err := r.putFile(ctx, ip, ca.certPEM, hostCAPath, 0o644); err != nil {
+						return fmt.Errorf("installing the registry CA: %w", err)
+					}
+				}
+				script += mirrorScript(registryHosts(r.opts.Payload), mirrors)
 			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
@@ -54,6 +71,14 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 			return err
 		})
 	})
+}
+
+// mirror is a registry containerd pulls through: the installer's own over
+// plain HTTP on the host's loopback (ca empty), or a master's over HTTPS,
+// checked against the cluster's registry CA at path ca.
+type mirror struct {
+	addr string
+	ca   string
 }
 
 // registryHosts lists the registries the carried images come from.
@@ -78,7 +103,7 @@ func registryHosts(p *payload.Reader) []string {
 // masters' registries, in that order (containerd tries the next mirror when
 // one does not answer), and to the original server last. The registries
 // tell the upstream registries apart by containerd's ?ns= query.
-func mirrorScript(hosts, registries []string) string {
+func mirrorScript(hosts []string, mirrors []mirror) string {
 	var b strings.Builder
 	for _, host := range hosts {
 		server := "https://" + host
@@ -89,8 +114,12 @@ func mirrorScript(hosts, registries []string) string {
 		fmt.Fprintf(&b, "mkdir -p %s\ncat > %s/hosts.toml <<'SEALPACK_EOF'\n", shq(dir), shq(dir))
 		fmt.Fprintf(&b, "# written by sealpack: images of %s are served by the cluster registry\n", host)
 		fmt.Fprintf(&b, "server = %s\n", strconv.Quote(server))
-		for _, reg := range registries {
-			fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", strconv.Quote("http://"+reg))
+		for _, m := range mirrors {
+			if m.ca == "" {
+				fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", strconv.Quote("http://"+m.addr))
+				continue
+			}
+			fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = %s\n", strconv.Quote("https://"+m.addr), strconv.Quote(m.ca))
 		}
 		b.WriteString("SEALPACK_EOF\n")
 	}

@@ -111,5 +111,39 @@ func (r *run) once(ctx context.Context, phase, ip, name, command string, config 
 	if err := r.putFile(ctx, ip, cfg, path, 0o600); err != nil {
 		return "", fmt.Errorf("writing the %s configuration: %w", name, err)
 	}
-	return r.exec(ctx, phase, ip, attemptScript(name, command, path), r.env(ip))
+	out, err = r.exec(ctx, phase, ip, attemptScript(name, command, path), r.env(ip))
+	if err != nil {
+		// The command's output came on stdout (streamed from its file on the
+		// host): the error names its cause only if we take it from there.
+		if cause := causeLines(out); cause != "" {
+			err = fmt.Errorf("%w\n%s\n(its whole output: %s)", err, cause, r.logs.Path(ip))
+		}
+	}
+	return out, err
+}
+
+// causeLines picks what explains a failed kubeadm run from its output: its
+// [ERROR ...] lines and "error execution phase" lines, else its last lines.
+func causeLines(out string) string {
+	var picked, all []string
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" {
+			continue
+		}
+		if len(line) > 300 {
+			line = line[:297] + "..."
+		}
+		all = append(all, line)
+		if strings.Contains(line, "[ERROR ") || strings.HasPrefix(line, "error execution phase") || strings.HasPrefix(line, "error: ") {
+			picked = append(picked, line)
+		}
+	}
+	if len(picked) == 0 && len(all) > 0 {
+		picked = all[max(0, len(all)-5):]
+	}
+	if len(picked) > 12 {
+		picked = picked[:12]
+	}
+	return strings.Join(picked, "\n")
 }

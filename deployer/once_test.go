@@ -63,3 +63,18 @@ func waitHost(t *testing.T, h *testhost.Host, cond string) {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 }
+
+// A failed kubeadm names its cause, not only its exit status.
+func TestCauseLines(t *testing.T) {
+	tests := []struct{ out, want string }{
+		{"[init] Using Kubernetes version: v1.34.3\n[preflight] Running pre-flight checks\nerror execution phase preflight: [preflight] Some fatal errors occurred:\n\t[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1\n\t[ERROR CRI]: container runtime is not running\n[preflight] If you know what you are doing, you can make a check non-fatal with `--ignore-preflight-errors=...`\n",
+			"error execution phase preflight: [preflight] Some fatal errors occurred:\n[ERROR FileContent--proc-sys-net-ipv4-ip_forward]: /proc/sys/net/ipv4/ip_forward contents are not set to 1\n[ERROR CRI]: container runtime is not running"},
+		{"a\nb\nc\nd\ne\nf\ng\n", "c\nd\ne\nf\ng"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := causeLines(tt.out); got != tt.want {
+			t.Errorf("causeLines(%q) =\n%s\nwant\n%s", tt.out, got, tt.want)
+		}
+	}
+}

@@ -125,7 +125,9 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		return err
 	}
 	if len(r.targets) == len(r.hosts) {
-		os.Remove(filepath.Join(r.opts.StateDir, AdminConfName))
+		for _, name := range []string{AdminConfName, caKeyName, caCertName} {
+			os.Remove(filepath.Join(r.opts.StateDir, name))
+		}
 		return r.state.Forget("*")
 	}
 	return nil

@@ -11,6 +11,7 @@ package registry
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -34,11 +35,15 @@ type Option func(*options)
 type options struct {
 	log   io.Writer
 	level logrus.Level
+	tls   *tls.Config
 }
 
 // WithLog sends distribution's log (one line per request, warnings, errors)
 // to w. Without it the registry logs nothing.
 func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
+
+// WithTLS makes Serve speak HTTPS with cfg (its certificates).
+func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
 // WithDebug logs at debug level (distribution's storage calls).
 func WithDebug() Option { return func(o *options) { o.level = logrus.DebugLevel } }

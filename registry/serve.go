@@ -2,6 +2,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -30,6 +31,13 @@ func Serve(ctx context.Context, r *payload.Reader, addr string, opts ...Option) 
 	if err != nil {
 		s.Close()
 		return "", nil, fmt.Errorf("registry: listening on %s: %w", addr, err)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.tls != nil {
+		ln = tls.NewListener(ln, o.tls)
 	}
 	errLog := s.log.WriterLevel(logrus.WarnLevel)
 	srv := &http.Server{

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/signal"
 	"strconv"
+	"syscall"
 
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/payload"
@@ -19,9 +21,9 @@ import (
 const defaultRegistryPort = 5050
 
 func newRegistryCmd() *cobra.Command {
-	var addr string
+	var addr, certFile, keyFile string
 	cmd := &cobra.Command{
-		Use:   "registry [--addr 127.0.0.1:5000]",
+		Use:   "registry [--addr 127.0.0.1:5000] [--tls-cert FILE --tls-key FILE]",
 		Short: "Serve the carried images over the registry API, read-only, until interrupted",
 		Long: `Serves every carried image straight out of this file (nothing is extracted).
 Images are served under their repository path without the registry host:
@@ -34,17 +36,29 @@ send containerd's ?ns=<registry> query get that registry's copy.`,
 				return err
 			}
 			defer p.Close()
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			opts := []registry.Option{registry.WithLog(cmd.ErrOrStderr())}
+			scheme := "http"
+			if certFile != "" || keyFile != "" {
+				pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+				if err != nil {
+					return fmt.Errorf("--tls-cert %s --tls-key %s: %w", certFile, keyFile, err)
+				}
+				opts = append(opts, registry.WithTLS(&tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}))
+				scheme = "https"
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			actual, wait, err := registry.Serve(ctx, p, addr, registry.WithLog(cmd.ErrOrStderr()))
+			actual, wait, err := registry.Serve(ctx, p, addr, opts...)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving %d images on http://%s (read-only); Ctrl+C stops\n", len(p.Index().Images), actual)
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %d images on %s://%s (read-only); Ctrl+C stops\n", len(p.Index().Images), scheme, actual)
 			return wait()
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:5000", "address to listen on")
+	cmd.Flags().StringVar(&certFile, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
+	cmd.Flags().StringVar(&keyFile, "tls-key", "", "the certificate's private key (PEM)")
 	return cmd
 }
 

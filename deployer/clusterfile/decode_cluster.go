@@ -248,10 +248,14 @@ func (r *report) decodeRegistry(n *yaml.Node, path string) Registry {
 				r.errorf(kn.Line, sub(p, "domain"), "missing: the registry's host name")
 			}
 			reg.External = ext
+		case k == "port":
+			reg.Port = r.port(v, p)
+		case k == "insecure":
+			reg.Insecure = r.boolean(v, p)
 		case sealerOnly[p] != "":
 			r.sealerField(kn, p)
 		default:
-			r.unknown(kn, path, k, []string{"externalRegistry", "localRegistry"})
+			r.unknown(kn, path, k, []string{"port", "insecure", "externalRegistry", "localRegistry"})
 		}
 	})
 	return reg

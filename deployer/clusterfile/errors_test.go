@@ -112,6 +112,17 @@ spec:
   registry:
     externalRegistry: {domain: r.example, port: "0"}
 `, `Clusterfile:10: spec.registry.externalRegistry.port: "0" is not a port number (1-65535)`},
+		{"bad cluster registry port", head + `  hosts:
+    - ips: [10.0.0.1]
+      roles: [master]
+  registry: {port: 99999}
+`, `Clusterfile:9: spec.registry.port: "99999" is not a port number (1-65535)`},
+		{"registry insecure not a bool", head + `  hosts:
+    - ips: [10.0.0.1]
+      roles: [master]
+  registry:
+    insecure: yes-please
+`, `Clusterfile:10: spec.registry.insecure: "yes-please" is not true or false`},
 		{"bad taint", head + `  hosts:
     - ips: [10.0.0.1]
       roles: [master]

@@ -105,6 +105,19 @@ func (r *report) port(n *yaml.Node, path string) int {
 	return p
 }
 
+// boolean reads true or false; null is false.
+func (r *report) boolean(n *yaml.Node, path string) bool {
+	switch v := strings.TrimSpace(r.str(n, path)); v {
+	case "", "false":
+		return false
+	case "true":
+		return true
+	default:
+		r.errorf(n.Line, path, "%q is not true or false", v)
+		return false
+	}
+}
+
 // list calls fn for each entry of sequence n; null is an empty list.
 func (r *report) list(n *yaml.Node, path string, fn func(i int, v *yaml.Node)) {
 	if isNull(n) {

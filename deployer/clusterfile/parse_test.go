@@ -220,3 +220,21 @@ nodeRegistration:
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+func TestParseClusterRegistry(t *testing.T) {
+	c, _, err := Parse("Clusterfile", []byte(`apiVersion: sealer.cloud/v2
+kind: Cluster
+metadata: {name: r}
+spec:
+  hosts:
+    - ips: [10.0.0.1]
+      roles: [master]
+  registry: {port: "5443", insecure: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Registry.Port != 5443 || !c.Registry.Insecure {
+		t.Errorf("registry = %+v, want port 5443, insecure", c.Registry)
+	}
+}

@@ -118,6 +118,11 @@ func (t Taint) String() string {
 
 // Registry is spec.registry.
 type Registry struct {
+	// Port of the registry on every master (0: the default, 5000).
+	Port int
+	// Insecure serves the masters' registries over plain HTTP instead of
+	// TLS with the cluster's CA: only when the user asks for it.
+	Insecure bool
 	External *ExternalRegistry // nil: the installer's own registry serves the images
 }
 

@@ -171,6 +171,20 @@ func TestRealKubernetes(t *testing.T) {
 	k.waitNodesReady(ctx, 3, 5*time.Minute)
 	k.waitPodsRunning(ctx, 5*time.Minute)
 	k.checkCrossNodeService(ctx)
+	t.Run("the masters' registry speaks TLS with the cluster's CA", func(t *testing.T) {
+		url := "https://" + master.IP + ":5000/v2/"
+		for _, h := range nodes {
+			if out, err := h.Exec(ctx, "curl -fsS --cacert /var/lib/sealpack/registry-ca.crt "+url); err != nil {
+				t.Errorf("%s: %s with the CA: %v: %s", h.Name, url, err, out)
+			}
+			if out, err := h.Exec(ctx, "curl -fsS http://"+master.IP+":5000/v2/"); err == nil {
+				t.Errorf("%s: the registry answers plain HTTP: %s", h.Name, out)
+			}
+			if out, err := h.Exec(ctx, "grep -c 'https://"+master.IP+":5000' /etc/containerd/certs.d/docker.io/hosts.toml"); err != nil {
+				t.Errorf("%s: hosts.toml does not list the master's registry over HTTPS: %v: %s", h.Name, err, out)
+			}
+		}
+	})
 	t.Run("images pullable after the installer exits", func(t *testing.T) {
 		kubectl{t: t, h: master}.checkPullAfterInstaller(ctx, nodes)
 	})
