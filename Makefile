@@ -48,8 +48,9 @@ bench: deps all
 kubernetes: deps all
 	./scripts/kubernetes-base.sh
 
-# A real install of an application FROM the base onto 1 master + 2 nodes
-# that boot systemd (root only).
+# Real installs of an application FROM the base onto hosts that boot
+# systemd: 1 master + 2 nodes (then a join and a delete), and 2 masters +
+# 2 nodes (root only).
 kubernetes-e2e: kubernetes
 	SEALPACK_KUBERNETES_E2E=1 $(GO) test -count=1 -timeout 40m -v -run 'TestRealKubernetes' ./internal/kubee2e/
 

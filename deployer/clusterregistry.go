@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 )
 
@@ -24,7 +25,7 @@ import (
 const (
 	// ClusterRegistryPort is where each master serves the images unless
 	// the Clusterfile's spec.registry.port says otherwise.
-	ClusterRegistryPort = 5000
+	ClusterRegistryPort = clusterfile.DefaultRegistryPort
 	clusterRegistryDir  = stateDir + "/registry"
 	clusterRegistryUnit = "sealpack-registry.service"
 	clusterRegistryPID  = clusterRegistryDir + "/registry.pid"
@@ -85,12 +86,7 @@ func (r *run) clusterRegistries() []string {
 }
 
 // registryPort is the masters' registry port.
-func (r *run) registryPort() int {
-	if p := r.cluster.Registry.Port; p > 0 {
-		return p
-	}
-	return ClusterRegistryPort
-}
+func (r *run) registryPort() int { return r.cluster.RegistryPort() }
 
 // seedRegistry copies the installer to master ip (skipped when the copy
 // there has the same sha256; a cut copy resumes), then (re)starts its

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/internal/progress"
@@ -49,6 +50,9 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	if !f.dryRun && !f.json {
 		fmt.Fprintf(cmd.OutOrStdout(), "\nThe cluster is up: every host is a Ready node.\n  kubeconfig: %s\n  logs:       %s\n",
 			filepath.Join(opts.StateDir, deployer.AdminConfName), filepath.Join(opts.StateDir, "logs"))
+		if len(p.Index().Images) > 0 {
+			fmt.Fprintf(cmd.OutOrStdout(), "  images:     %s (every master; they stay after this installer exits)\n", strings.Join(c.ImageRegistries(), ", "))
+		}
 	}
 	return nil
 }

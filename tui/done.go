@@ -87,6 +87,9 @@ func (d *doneScreen) render(width, height int, unwrapped bool) string {
 		row("Reach it", "ssh "+login+" kubectl get nodes")
 	}
 	row("API server", "https://"+hostPort(m0.IP, "6443"))
+	if len(d.e.opts.Info.Images) > 0 {
+		row("Images", strings.Join(d.c.ImageRegistries(), ", ")+" (also after this installer exits)")
+	}
 	d.filesView(&b, row)
 	b.WriteString("\n Add machines later:\n")
 	b.WriteString(commandLine(fmt.Sprintf("%s join -f %s --nodes IPS", d.e.command(), shellQuote(d.saved)), width, unwrapped))

@@ -10,6 +10,8 @@ package clusterfile
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	yaml "go.yaml.in/yaml/v3"
 )
@@ -124,6 +126,31 @@ type Registry struct {
 	// TLS with the cluster's CA: only when the user asks for it.
 	Insecure bool
 	External *ExternalRegistry // nil: the installer's own registry serves the images
+}
+
+// DefaultRegistryPort is the port of the registry on every master.
+const DefaultRegistryPort = 5000
+
+// RegistryPort is the port of the registry on every master.
+func (c *Cluster) RegistryPort() int {
+	if c.Registry.Port > 0 {
+		return c.Registry.Port
+	}
+	return DefaultRegistryPort
+}
+
+// ImageRegistries says where the cluster's images are served once the
+// install is done, the installer gone: the registry of every master.
+func (c *Cluster) ImageRegistries() []string {
+	scheme := "https://"
+	if c.Registry.Insecure {
+		scheme = "http://"
+	}
+	var out []string
+	for _, m := range c.Masters() {
+		out = append(out, scheme+net.JoinHostPort(m.IP, strconv.Itoa(c.RegistryPort())))
+	}
+	return out
 }
 
 // ExternalRegistry is a registry at the site that receives the images.

@@ -141,17 +141,8 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 func TestRealKubernetes(t *testing.T) {
-	root := repoRoot(t)
-	base := basePath(t, root)
-	// Not a word of any message: logs mask the password wherever it appears.
-	const password = "Real-k8s.pw"
 	// The fourth host joins the running cluster later, and is deleted again.
-	w := testhost.New(t, 4, testhost.Options{Systemd: true, RootPassword: password})
-	reg := startRegistry(t)
-	pushEcho(t, reg)
-	app := buildApp(t, root, base, reg)
-
-	s := &site{t: t, dir: t.TempDir(), installer: app, password: password, log: logWriter{t}}
+	w, s := newSite(t, 4)
 	master, nodes, extra := w.Hosts[0], w.Hosts[1:3], w.Hosts[3]
 	writeClusterfile(t, s.dir, w.Hosts[:1], nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
@@ -232,6 +223,20 @@ func TestRealKubernetes(t *testing.T) {
 			checkClean(t, h)
 		}
 	})
+}
+
+// newSite builds the app FROM the base and brings up n systemd hosts.
+func newSite(t *testing.T, n int) (*testhost.World, *site) {
+	t.Helper()
+	root := repoRoot(t)
+	base := basePath(t, root)
+	// Not a word of any message: logs mask the password wherever it appears.
+	const password = "Real-k8s.pw"
+	w := testhost.New(t, n, testhost.Options{Systemd: true, RootPassword: password})
+	reg := startRegistry(t)
+	pushEcho(t, reg)
+	app := buildApp(t, root, base, reg)
+	return w, &site{t: t, dir: t.TempDir(), installer: app, password: password, log: logWriter{t}}
 }
 
 // dumpHosts logs what a failed install left to read on each host.

@@ -1,0 +1,46 @@
+package kubee2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Two masters (the second joined with --control-plane: stacked etcd) and two
+// nodes. Each master serves the images: with master0's registry stopped and
+// the installer gone, a node still pulls, from the other master's.
+func TestRealKubernetesTwoMasters(t *testing.T) {
+	w, s := newSite(t, 4)
+	masters, nodes := w.Hosts[:2], w.Hosts[2:]
+	writeClusterfile(t, s.dir, masters, nodes)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.run(ctx, "--unattended", "-f", "Clusterfile", "--accept-new-host-keys"); err != nil {
+		dumpHosts(t, w.Hosts)
+		t.Fatalf("install: %v", err)
+	}
+	t.Logf("FIGURE real install of 2 masters + 2 nodes: %s wall; installer CPU %s", time.Since(start).Round(time.Second), s.cpu.Round(10*time.Millisecond))
+	k := kubectl{t: t, h: masters[0]}
+	k.waitNodesReady(ctx, 4, 5*time.Minute)
+	k.waitPodsRunning(ctx, 5*time.Minute)
+	pods := strings.Join(k.run(ctx, "get pods -n kube-system -o name"), " ")
+	for _, m := range masters {
+		for _, c := range []string{"etcd", "kube-apiserver"} {
+			if !strings.Contains(pods, "pod/"+c+"-"+m.Name) {
+				t.Errorf("no %s on %s: %s", c, m.Name, pods)
+			}
+		}
+	}
+	if out, err := masters[0].Exec(ctx, "systemctl stop sealpack-registry && ! systemctl is-active --quiet sealpack-registry"); err != nil {
+		t.Fatalf("stopping master0's registry: %v: %s", err, out)
+	}
+	k.checkPullAfterInstaller(ctx, nodes)
+	if _, err := s.run(ctx, "reset", "-f", "Clusterfile", "--yes"); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	for _, h := range w.Hosts {
+		checkClean(t, h)
+	}
+}
