@@ -55,7 +55,37 @@ func (initMaster0) Run(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
+	if err := r.userKubeconfig(ctx, event.InitMaster0, r.master0); err != nil {
+		return err
+	}
 	return r.saveKubeconfig(ctx)
+}
+
+// userKubeconfigMark lists the kubeconfigs sealpack gave users, for reset.
+const userKubeconfigMark = stateDir + "/user-kubeconfigs"
+
+// userKubeconfig gives the SSH user of master ip the admin kubeconfig in
+// ~/.kube/config, as kubeadm advises, so that `ssh master kubectl get
+// nodes` works; one the user has already is left alone.
+func (r *run) userKubeconfig(ctx context.Context, phase, ip string) error {
+	user := r.host(ip).SSH.User
+	if user == "" {
+		user = "root"
+	}
+	script := fmt.Sprintf(`u=%s
+home=$(getent passwd "$u" | cut -d: -f6)
+[ -n "$home" ] && [ -f %[3]s ] || exit 0
+cfg="$home/.kube/config"
+if [ ! -e "$cfg" ] || grep -qxF "$cfg" %[2]s 2>/dev/null; then
+	mkdir -p "$home/.kube"
+	install -m 0600 -o "$u" -g "$(id -g "$u")" %[3]s "$cfg"
+	grep -qxF "$cfg" %[2]s 2>/dev/null || echo "$cfg" >> %[2]s
+fi
+`, shq(user), userKubeconfigMark, adminConf)
+	if _, err := r.exec(ctx, phase, ip, script, nil); err != nil {
+		return fmt.Errorf("host %s: a kubeconfig for %s: %w", ip, user, err)
+	}
+	return nil
 }
 
 // setCertKey keeps the control-plane certificate key for joins, and hides

@@ -120,6 +120,9 @@ func (r *run) join(ctx context.Context, phase, ip string, controlPlane bool) err
 	if _, err := r.once(ctx, phase, ip, "kubeadm-join", `kubeadm join --config "$cfg"`, config, forget); err != nil {
 		return fmt.Errorf("kubeadm join: %w", err)
 	}
+	if controlPlane {
+		return r.userKubeconfig(ctx, phase, ip)
+	}
 	return nil
 }
 

@@ -141,7 +141,7 @@ func checkClean(t *testing.T, h *testhost.Host) {
 		{"the cluster registry", "pgrep -af '[i]nstaller.run registry' || ls /etc/systemd/system/sealpack-registry.service 2>/dev/null || true"},
 		{"CNI interfaces", "ip -o link show | grep -E 'cni0|flannel|veth' || true"},
 		{"iptables rules of Kubernetes or flannel", "iptables-save 2>/dev/null | grep -E 'KUBE-|FLANNEL|CNI-' || true"},
-		{"files", "ls -d /var/lib/sealpack /etc/kubernetes/manifests/* /var/lib/kubelet /var/lib/etcd/member /etc/cni/net.d/* /opt/cni/bin/* /usr/local/bin/kube* /usr/local/bin/containerd /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service 2>/dev/null || true"},
+		{"files", "ls -d /root/.kube/config /var/lib/sealpack /etc/kubernetes/manifests/* /var/lib/kubelet /var/lib/etcd/member /etc/cni/net.d/* /opt/cni/bin/* /usr/local/bin/kube* /usr/local/bin/containerd /etc/systemd/system/kubelet.service /etc/systemd/system/containerd.service 2>/dev/null || true"},
 	}
 	for _, c := range checks {
 		out, err := h.Exec(context.Background(), c.cmd)

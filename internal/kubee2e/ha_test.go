@@ -16,12 +16,7 @@ func TestRealKubernetesTwoMasters(t *testing.T) {
 	writeClusterfile(t, s.dir, masters, nodes)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
-	start := time.Now()
-	if _, err := s.run(ctx, "--unattended", "-f", "Clusterfile", "--accept-new-host-keys"); err != nil {
-		dumpHosts(t, w.Hosts)
-		t.Fatalf("install: %v", err)
-	}
-	t.Logf("FIGURE real install of 2 masters + 2 nodes: %s wall; installer CPU %s", time.Since(start).Round(time.Second), s.cpu.Round(10*time.Millisecond))
+	s.install(ctx, w.Hosts, "2 masters + 2 nodes")
 	k := kubectl{t: t, h: masters[0]}
 	k.waitNodesReady(ctx, 4, 5*time.Minute)
 	k.waitPodsRunning(ctx, 5*time.Minute)
@@ -31,6 +26,12 @@ func TestRealKubernetesTwoMasters(t *testing.T) {
 			if !strings.Contains(pods, "pod/"+c+"-"+m.Name) {
 				t.Errorf("no %s on %s: %s", c, m.Name, pods)
 			}
+		}
+	}
+	for _, m := range masters {
+		// As kubeadm advises: the SSH user has the admin kubeconfig.
+		if out, err := m.Exec(ctx, "kubectl get nodes -o name"); err != nil || strings.Count(string(out), "node/") != 4 {
+			t.Errorf("%s: kubectl with the SSH user's own kubeconfig: %v: %s", m.Name, err, out)
 		}
 	}
 	if out, err := masters[0].Exec(ctx, "systemctl stop sealpack-registry && ! systemctl is-active --quiet sealpack-registry"); err != nil {

@@ -78,6 +78,20 @@ func (s *site) run(ctx context.Context, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// install runs the unattended install and logs its figures.
+func (s *site) install(ctx context.Context, hosts []*testhost.Host, what string) {
+	s.t.Helper()
+	start := time.Now()
+	if _, err := s.run(ctx, "--unattended", "-f", "Clusterfile", "--accept-new-host-keys"); err != nil {
+		dumpHosts(s.t, hosts)
+		s.t.Fatalf("install: %v", err)
+	}
+	wall := time.Since(start)
+	remote := remoteTime(s.t, s.dir)
+	s.t.Logf("FIGURE real install of %s: %s wall, %s of it inside remote commands (kubeadm, kubelet, scripts), %s sealpack's own; installer CPU %s",
+		what, wall.Round(time.Second), remote.Round(time.Second), (wall - remote).Round(time.Second), s.cpu.Round(10*time.Millisecond))
+}
+
 // remoteTime adds up, over the phases the install logged, the time its
 // busiest host spent inside remote commands: the part of the wall time that
 // is kubeadm's, kubelet's and the scripts'.
@@ -148,15 +162,7 @@ func TestRealKubernetes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 
-	start := time.Now()
-	if _, err := s.run(ctx, "--unattended", "-f", "Clusterfile", "--accept-new-host-keys"); err != nil {
-		dumpHosts(t, w.Hosts)
-		t.Fatalf("install: %v", err)
-	}
-	wall := time.Since(start)
-	remote := remoteTime(t, s.dir)
-	t.Logf("FIGURE real install of 1 master + 2 nodes: %s wall, %s of it inside remote commands (kubeadm, kubelet, scripts), %s sealpack's own; installer CPU %s",
-		wall.Round(time.Second), remote.Round(time.Second), (wall - remote).Round(time.Second), s.cpu.Round(10*time.Millisecond))
+	s.install(ctx, w.Hosts, "1 master + 2 nodes")
 
 	k := kubectl{t: t, h: master}
 	k.waitNodesReady(ctx, 3, 5*time.Minute)

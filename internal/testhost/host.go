@@ -195,6 +195,12 @@ func (h *Host) spawn() error {
 	if err := h.world.spawner.start(cmd); err != nil {
 		return fmt.Errorf("starting sshd: %w", err)
 	}
+	h.track(cmd)
+	return nil
+}
+
+// track makes the started cmd the host's process, reaped when it exits.
+func (h *Host) track(cmd *exec.Cmd) {
 	p := &hostProc{cmd: cmd, done: make(chan struct{})}
 	go func() {
 		cmd.Wait()
@@ -203,7 +209,6 @@ func (h *Host) spawn() error {
 	h.mu.Lock()
 	h.proc = p
 	h.mu.Unlock()
-	return nil
 }
 
 func (h *Host) logPath() string { return filepath.Join(h.dir, "sshd.log") }

@@ -151,14 +151,7 @@ func (h *Host) spawnSystemd(ctx context.Context, rootfs string) error {
 	if err := h.world.spawner.start(cmd); err != nil {
 		return fmt.Errorf("starting systemd-nspawn: %w", err)
 	}
-	p := &hostProc{cmd: cmd, done: make(chan struct{})}
-	go func() {
-		cmd.Wait()
-		close(p.done)
-	}()
-	h.mu.Lock()
-	h.proc = p
-	h.mu.Unlock()
+	h.track(cmd)
 	return nil
 }
 
