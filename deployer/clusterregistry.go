@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -29,6 +28,9 @@ const (
 	clusterRegistryDir  = stateDir + "/registry"
 	clusterRegistryUnit = "sealpack-registry.service"
 	clusterRegistryPID  = clusterRegistryDir + "/registry.pid"
+	clusterRegistryExe  = clusterRegistryDir + "/installer.run"
+	clusterRegistryCert = clusterRegistryDir + "/tls/server.crt"
+	clusterRegistryKey  = clusterRegistryDir + "/tls/server.key"
 )
 
 // installerCopy is the installer file (and its split parts) that seeds the
@@ -78,15 +80,35 @@ func (r *run) clusterRegistries() []string {
 	if len(r.opts.Installer) == 0 {
 		return nil
 	}
-	var out []string
-	for _, m := range r.cluster.Masters() {
-		out = append(out, m.IP+":"+strconv.Itoa(r.registryPort()))
-	}
-	return out
+	return r.cluster.RegistryAddrs()
 }
 
-// registryPort is the masters' registry port.
-func (r *run) registryPort() int { return r.cluster.RegistryPort() }
+// mirrors are the registries host ip's containerd pulls through: the
+// installer's own at forward, then every master's, checked against the
+// cluster's CA, which is installed on the host for that (unless the
+// Clusterfile asks for plain HTTP).
+func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error) {
+	out := []mirror{{addr: forward}}
+	regs := r.clusterRegistries()
+	if len(regs) == 0 {
+		return out, nil
+	}
+	ca := ""
+	if !r.cluster.Registry.Insecure {
+		rca, err := r.registryCA()
+		if err != nil {
+			return nil, err
+		}
+		if err := r.putFile(ctx, ip, rca.certPEM, hostCAPath, 0o644); err != nil {
+			return nil, fmt.Errorf("installing the registry CA: %w", err)
+		}
+		ca = hostCAPath
+	}
+	for _, reg := range regs {
+		out = append(out, mirror{addr: reg, ca: ca})
+	}
+	return out, nil
+}
 
 // seedRegistry copies the installer to master ip (skipped when the copy
 // there has the same sha256; a cut copy resumes), then (re)starts its
@@ -100,15 +122,10 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 	if err != nil {
 		return err
 	}
-	var dests []string
+	// Split parts keep their suffix (".001") beside the copy, where the
+	// payload reader looks for them.
 	for i, local := range r.opts.Installer {
-		dest := path.Join(clusterRegistryDir, filepath.Base(local))
-		if i == 0 {
-			dest = path.Join(clusterRegistryDir, "installer.run")
-		} else {
-			dest = path.Join(clusterRegistryDir, "installer.run"+strings.TrimPrefix(filepath.Base(local), filepath.Base(r.opts.Installer[0])))
-		}
-		dests = append(dests, dest)
+		dest := clusterRegistryExe + strings.TrimPrefix(local, r.opts.Installer[0])
 		if err := copyWhole(ctx, c, local, dest, sums[i]); err != nil {
 			return fmt.Errorf("seeding the registry on %s: %w", ip, err)
 		}
@@ -123,15 +140,15 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 		if err != nil {
 			return fmt.Errorf("a certificate for the registry on %s: %w", ip, err)
 		}
-		if err := r.putFile(ctx, ip, certPEM, clusterRegistryDir+"/tls/server.crt", 0o644); err != nil {
+		if err := r.putFile(ctx, ip, certPEM, clusterRegistryCert, 0o644); err != nil {
 			return err
 		}
-		if err := r.putFile(ctx, ip, keyPEM, clusterRegistryDir+"/tls/server.key", 0o600); err != nil {
+		if err := r.putFile(ctx, ip, keyPEM, clusterRegistryKey, 0o600); err != nil {
 			return err
 		}
-		tlsArgs = " --tls-cert " + clusterRegistryDir + "/tls/server.crt --tls-key " + clusterRegistryDir + "/tls/server.key"
+		tlsArgs = " --tls-cert " + clusterRegistryCert + " --tls-key " + clusterRegistryKey
 	}
-	script := fmt.Sprintf(registryStartScript, shq(dests[0]), r.registryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs)
+	script := fmt.Sprintf(registryStartScript, shq(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs)
 	if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
 		return fmt.Errorf("starting the cluster registry on %s: %w", ip, err)
 	}

@@ -44,22 +44,9 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
 			script := "set -e\n"
 			if addr := r.openRegistry(ip); addr != "" {
-				mirrors := []mirror{{addr: addr}}
-				for _, reg := range r.clusterRegistries() {
-					m := mirror{addr: reg, ca: hostCAPath}
-					if r.cluster.Registry.Insecure {
-						m.ca = ""
-					}
-					mirrors = append(mirrors, m)
-				}
-				if len(mirrors) > 1 && !r.cluster.Registry.Insecure {
-					ca, err := r.registryCA()
-					if err != nil {
-						return err
-					}
-					if err := r.putFile(ctx, ip, ca.certPEM, hostCAPath, 0o644); err != nil {
-						return fmt.Errorf("installing the registry CA: %w", err)
-					}
+				mirrors, err := r.mirrors(ctx, ip, addr)
+				if err != nil {
+					return err
 				}
 				script += mirrorScript(registryHosts(r.opts.Payload), mirrors)
 			}

@@ -245,7 +245,7 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 	if isMaster {
 		ports = masterPorts
 		if len(r.opts.Installer) > 0 {
-			ports = append(append([]int(nil), masterPorts...), r.registryPort())
+			ports = append(append([]int(nil), masterPorts...), r.cluster.RegistryPort())
 		}
 	}
 	var busy []string

@@ -26,7 +26,7 @@ func (registry) Plan(r *run) []string {
 		if regs := r.clusterRegistries(); len(regs) > 0 {
 			line += ", then from the masters' registries " + strings.Join(regs, ", ")
 			if r.host(ip).IsMaster() {
-				line += "; gets a copy of the installer and serves the images on port " + fmt.Sprint(r.registryPort())
+				line += "; gets a copy of the installer and serves the images on port " + fmt.Sprint(r.cluster.RegistryPort())
 			}
 		}
 		out = append(out, line)
@@ -58,7 +58,7 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 				return err
 			}
-			r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip, Message: fmt.Sprintf("serves the images on port %d (also after the installer exits)", r.registryPort())})
+			r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip, Message: fmt.Sprintf("serves the images on port %d (also after the installer exits)", r.cluster.RegistryPort())})
 			return nil
 		}
 		r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip})

@@ -139,6 +139,15 @@ func (c *Cluster) RegistryPort() int {
 	return DefaultRegistryPort
 }
 
+// RegistryAddrs are the host:port of the registry on every master.
+func (c *Cluster) RegistryAddrs() []string {
+	var out []string
+	for _, m := range c.Masters() {
+		out = append(out, net.JoinHostPort(m.IP, strconv.Itoa(c.RegistryPort())))
+	}
+	return out
+}
+
 // ImageRegistries says where the cluster's images are served once the
 // install is done, the installer gone: the registry of every master.
 func (c *Cluster) ImageRegistries() []string {
@@ -147,8 +156,8 @@ func (c *Cluster) ImageRegistries() []string {
 		scheme = "http://"
 	}
 	var out []string
-	for _, m := range c.Masters() {
-		out = append(out, scheme+net.JoinHostPort(m.IP, strconv.Itoa(c.RegistryPort())))
+	for _, a := range c.RegistryAddrs() {
+		out = append(out, scheme+a)
 	}
 	return out
 }
