@@ -67,7 +67,22 @@ if ours /etc/systemd/system/containerd.service && [ -x /usr/local/bin/ctr ] && c
 			ctr -n "$ns" tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 && n=$((n + 1))
 		done
 	done
-	[ "$n" = 0 ] || { say "killed $n containers kubeadm reset left"; sleep 2; }
+	if [ "$n" != 0 ]; then
+		say "killed $n containers kubeadm reset left"
+		# Wait (30 s at most) until none runs: a killed task takes a moment.
+		tasks_running() {
+			for ns in $(ctr namespaces ls -q 2>/dev/null); do
+				ctr -n "$ns" tasks ls 2>/dev/null | awk 'NR > 1 && $3 == "RUNNING" {found = 1} END {exit !found}' && return 0
+			done
+			return 1
+		}
+		i=0
+		while tasks_running && [ $i -lt 150 ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		tasks_running && echo "clean-host: warning: containers still run 30 s after SIGKILL" >&2
+	fi
 fi
 
 # --- services --------------------------------------------------------------
