@@ -59,7 +59,9 @@ func TestPartitionedMidInstall(t *testing.T) {
 	victim := s.w.Hosts[2]
 	opts := s.opts()
 	sink := opts.Sink
-	opts.KeepAlive = 500 * time.Millisecond
+	// Three missed keepalives take 9-12 s: a host that is slow on a busy
+	// machine is not taken for cut off (500 ms was seen to be).
+	opts.KeepAlive = 3 * time.Second
 	opts.ConnectTimeout = 3 * time.Second
 	opts.Sink = func(e event.Event) {
 		sink(e)
@@ -137,7 +139,9 @@ func TestPartitionedDuringJoin(t *testing.T) {
 	victim := s.w.Hosts[2]
 	opts := s.opts()
 	sink := opts.Sink
-	opts.KeepAlive = 500 * time.Millisecond
+	// Three missed keepalives take 9-12 s: a host that is slow on a busy
+	// machine is not taken for cut off (500 ms was seen to be).
+	opts.KeepAlive = 3 * time.Second
 	opts.ConnectTimeout = 3 * time.Second
 	// Once join-nodes begins, watch the victim (from inside, not over the
 	// network) and cut it off as soon as kubeadm join runs there.
