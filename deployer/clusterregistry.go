@@ -2,25 +2,20 @@ package deployer
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"strconv"
+	"path"
 	"strings"
-	"sync"
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/payload"
 )
 
 // The cluster's own registry: every master runs the installer program in
-// registry mode over its own copy of the installer, so the carried images
-// stay pullable once the jump host has left. It serves what it carries and
-// nothing else, read-only, with the same code that serves them during the
-// install.
+// registry mode over an OCI image layout seeded with the carried images, so
+// they stay pullable once the jump host has left. It serves what it was
+// seeded with and nothing else, read-only, with the same code that serves
+// them during the install.
 const (
 	// ClusterRegistryPort is where each master serves the images unless
 	// the Clusterfile's spec.registry.port says otherwise.
@@ -28,56 +23,43 @@ const (
 	clusterRegistryDir  = stateDir + "/registry"
 	clusterRegistryUnit = "sealpack-registry.service"
 	clusterRegistryPID  = clusterRegistryDir + "/registry.pid"
-	clusterRegistryExe  = clusterRegistryDir + "/installer.run"
-	clusterRegistryCert = clusterRegistryDir + "/tls/server.crt"
-	clusterRegistryKey  = clusterRegistryDir + "/tls/server.key"
+	// clusterRegistryExe is the installer program alone, without its payload.
+	clusterRegistryExe    = "/usr/local/bin/sealpack-registry"
+	clusterRegistryLayout = clusterRegistryDir + "/layout"
+	clusterRegistryCert   = clusterRegistryDir + "/tls/server.crt"
+	clusterRegistryKey    = clusterRegistryDir + "/tls/server.key"
 )
 
-// installerCopy is the installer file (and its split parts) that seeds the
-// masters' registries, hashed once per run.
-type installerCopy struct {
-	files []string
-	once  sync.Once
-	sums  []string
-	err   error
-}
-
-// size is the bytes a master's copy takes.
-func (ic *installerCopy) size() int64 {
-	var n int64
-	for _, f := range ic.files {
-		if st, err := os.Stat(f); err == nil {
-			n += st.Size()
+// layoutFiles are the files a master's registry serves: the payload's OCI
+// layout (images/), with paths relative to the layout, as the build stored
+// them. index.json comes last, so that a layout is only ever served whole.
+func (r *run) layoutFiles() []payload.File {
+	var blobs, meta []payload.File
+	for _, f := range r.opts.Payload.Index().Files {
+		rel, ok := strings.CutPrefix(f.Path, imagesDir)
+		if !ok || f.Type != payload.TypeFile {
+			continue
+		}
+		f.Path = rel
+		if strings.HasPrefix(rel, "blobs/") {
+			blobs = append(blobs, f)
+		} else {
+			meta = append(meta, f)
 		}
 	}
-	return n
+	return append(blobs, meta...)
 }
 
-func (ic *installerCopy) digests() ([]string, error) {
-	ic.once.Do(func() {
-		for _, f := range ic.files {
-			fh, err := os.Open(f)
-			if err != nil {
-				ic.err = err
-				return
-			}
-			h := sha256.New()
-			_, err = io.Copy(h, fh)
-			fh.Close()
-			if err != nil {
-				ic.err = fmt.Errorf("reading %s: %w", f, err)
-				return
-			}
-			ic.sums = append(ic.sums, hex.EncodeToString(h.Sum(nil)))
-		}
-	})
-	return ic.sums, ic.err
+// seedBytes is what a master's registry takes on disk: its blobs and the
+// program that serves them.
+func (r *run) seedBytes() int64 {
+	return sizeOf(r.layoutFiles()) + r.opts.Payload.Index().StubSize
 }
 
 // clusterRegistries are the registry addresses every host's containerd
 // lists as mirrors after the installer's own: one per master.
 func (r *run) clusterRegistries() []string {
-	if len(r.opts.Installer) == 0 {
+	if !r.opts.ClusterRegistry {
 		return nil
 	}
 	return r.cluster.RegistryAddrs()
@@ -110,26 +92,25 @@ func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error)
 	return out, nil
 }
 
-// seedRegistry copies the installer to master ip (skipped when the copy
-// there has the same sha256; a cut copy resumes), then (re)starts its
-// registry service and waits until it answers.
+// seedRegistry copies the installer program and the carried images' blobs,
+// as stored, to master ip (what is there already is kept, an interrupted
+// copy resumes, every copy is checked against its digest), then (re)starts
+// its registry service and waits until it answers.
 func (r *run) seedRegistry(ctx context.Context, ip string) error {
-	c := r.conn(ip)
-	if c == nil {
-		return fmt.Errorf("host %s: not connected (the run lost its connection; run the same command again)", ip)
-	}
-	sums, err := r.installer.digests()
+	idx := r.opts.Payload.Index()
+	stub := payload.File{Path: path.Base(clusterRegistryExe), Type: payload.TypeFile, Mode: 0o755,
+		Size: idx.StubSize, Digest: "sha256:" + idx.StubSHA256}
+	prog, err := r.copyTree(ctx, event.Registry, ip, path.Dir(clusterRegistryExe), []payload.File{stub}, func(int64) {})
 	if err != nil {
-		return err
+		return fmt.Errorf("seeding the registry on %s: the installer program: %w", ip, err)
 	}
-	// Split parts keep their suffix (".001") beside the copy, where the
-	// payload reader looks for them.
-	for i, local := range r.opts.Installer {
-		dest := clusterRegistryExe + strings.TrimPrefix(local, r.opts.Installer[0])
-		if err := copyWhole(ctx, c, local, dest, sums[i]); err != nil {
-			return fmt.Errorf("seeding the registry on %s: %w", ip, err)
-		}
+	files := r.layoutFiles()
+	tc, err := r.copyTree(ctx, event.Registry, ip, clusterRegistryLayout, files, func(int64) {})
+	if err != nil {
+		return fmt.Errorf("seeding the registry on %s: %w", ip, err)
 	}
+	r.opts.Stats.addSeed(prog.sent, tc.sent)
+	r.logs.Printf(event.Registry, ip, "%d of %d image files copied (%s), the rest were already there", tc.copied, len(files), payload.HumanBytes(tc.sent))
 	tlsArgs := ""
 	if !r.cluster.Registry.Insecure {
 		ca, err := r.registryCA()
@@ -148,7 +129,7 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 		}
 		tlsArgs = " --tls-cert " + clusterRegistryCert + " --tls-key " + clusterRegistryKey
 	}
-	script := fmt.Sprintf(registryStartScript, shq(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs)
+	script := fmt.Sprintf(registryStartScript, shq(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs, clusterRegistryLayout)
 	if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
 		return fmt.Errorf("starting the cluster registry on %s: %w", ip, err)
 	}
@@ -162,61 +143,22 @@ func (r *run) registryCA() (*registryCA, error) {
 	return r.ca, r.caErr
 }
 
-// copyWhole puts the local file at dest on the host unless it is there
-// with sum already; a partial copy from an earlier run is resumed.
-func copyWhole(ctx context.Context, c Remote, local, dest, sum string) error {
-	out, err := c.Run(ctx, fmt.Sprintf(`f=%s
-if [ -f "$f" ] && [ "$(sha256sum < "$f" | cut -c1-64)" = %s ]; then echo have; else stat -c %%s "$f%s" 2>/dev/null || echo 0; fi`, shq(dest), sum, partSuffix), nil, nil)
-	if err != nil {
-		return err
-	}
-	out = strings.TrimSpace(out)
-	if out == "have" {
-		return nil
-	}
-	f, err := os.Open(local)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	off, _ := strconv.ParseInt(out, 10, 64)
-	if off > st.Size() {
-		off = 0
-	}
-	if err := c.WriteFile(ctx, io.NewSectionReader(f, off, st.Size()-off), dest+partSuffix, 0o755, off); err != nil {
-		return err
-	}
-	got, err := c.Run(ctx, "sha256sum < "+shq(dest+partSuffix)+" | cut -c1-64", nil, nil)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(got) != sum {
-		c.Run(ctx, "rm -f "+shq(dest+partSuffix), nil, nil)
-		return fmt.Errorf("the copy of %s differs from the original (sha256 %s, want %s); it was removed, run again", filepath.Base(local), strings.TrimSpace(got), sum)
-	}
-	return c.Rename(ctx, dest+partSuffix, dest)
-}
-
 // registryStartScript runs the registry as a systemd unit where systemd is
 // PID 1, else as a background process with a pid file; then waits until it
 // answers. %[1]s installer, %[2]d port, %[3]s unit, %[4]s pid file, %[5]s dir,
-// %[6]s the TLS flags (empty: plain HTTP).
+// %[6]s the TLS flags (empty: plain HTTP), %[7]s the layout.
 const registryStartScript = `set -e
 exe=%[1]s
 if [ -d /run/systemd/system ]; then
 	cat > /etc/systemd/system/%[3]s <<SEALPACK_EOF
-# written by sealpack: the cluster's images, served read-only from the installer's own copy
+# written by sealpack: the cluster's images, served read-only
 [Unit]
 Description=sealpack cluster registry
 After=network-online.target
 Before=containerd.service kubelet.service
 
 [Service]
-ExecStart=$exe registry --addr 0.0.0.0:%[2]d%[6]s
+ExecStart=$exe registry --layout %[7]s --addr 0.0.0.0:%[2]d%[6]s
 Restart=always
 RestartSec=2
 
@@ -228,7 +170,7 @@ SEALPACK_EOF
 	systemctl restart %[3]s
 else
 	if [ -f %[4]s ]; then kill "$(cat %[4]s)" 2>/dev/null || true; fi
-	setsid "$exe" registry --addr 0.0.0.0:%[2]d%[6]s > %[5]s/registry.log 2>&1 < /dev/null &
+	setsid "$exe" registry --layout %[7]s --addr 0.0.0.0:%[2]d%[6]s > %[5]s/registry.log 2>&1 < /dev/null &
 	echo $! > %[4]s
 fi
 i=0
@@ -250,4 +192,5 @@ const registryStopScript = `if [ -f /etc/systemd/system/` + clusterRegistryUnit 
 	systemctl daemon-reload || true
 fi
 if [ -f ` + clusterRegistryPID + ` ]; then kill "$(cat ` + clusterRegistryPID + `)" 2>/dev/null || true; fi
+rm -f ` + clusterRegistryExe + `
 `

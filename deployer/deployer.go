@@ -56,11 +56,11 @@ type Options struct {
 	KeepAlive time.Duration
 	// Dial opens a connection to a host; nil means SSH. Tests replace it.
 	Dial Dialer
-	// Installer is the installer file, then its split parts: each master
-	// gets a copy and serves the carried images from it, so that they stay
-	// pullable after the installer has exited. Empty: no cluster registry
-	// (the hosts pull from the installer only while it runs).
-	Installer []string
+	// ClusterRegistry gives each master a registry of its own, seeded with
+	// the carried images and served by the installer program, so that they
+	// stay pullable after the installer has exited. False: the hosts pull
+	// from the installer only while it runs.
+	ClusterRegistry bool
 	// Stats, when not nil, is filled with where the time of the run went.
 	Stats *Stats
 }
@@ -102,8 +102,6 @@ type run struct {
 	ssh     *sshDialer // nil when Options.Dial was given
 	red     *redactor
 	clock   *remoteClock
-	// installer seeds the masters' registries (Options.Installer).
-	installer *installerCopy
 	// ca signs the masters' registry certificates (registryCA).
 	caOnce sync.Once
 	ca     *registryCA
@@ -199,8 +197,7 @@ func newRun(c *clusterfile.Cluster, opts Options) (*run, error) {
 	}
 	red := newRedactor(secretsOf(c)...)
 	r := &run{opts: opts, cluster: c, hosts: hosts, master0: m0.IP, state: st, red: red,
-		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock(), registries: map[string]string{},
-		installer: &installerCopy{files: opts.Installer}}
+		conns: map[string]Remote{}, facts: map[string]*hostFacts{}, clock: newRemoteClock(), registries: map[string]string{}}
 	r.life, r.end = context.WithCancel(context.Background())
 	for _, h := range hosts {
 		r.targets = append(r.targets, h.IP)
@@ -326,7 +323,7 @@ func (r *run) execQuiet(ctx context.Context, phase, host, script string, env map
 func (r *run) execLogged(ctx context.Context, phase, host, script string, env map[string]string, logOutput bool) (string, error) {
 	c := r.conn(host)
 	if c == nil {
-		return "", fmt.Errorf("not connected")
+		return "", r.notConnected(host)
 	}
 	var logf func(string)
 	if logOutput {
@@ -342,11 +339,17 @@ func (r *run) execLogged(ctx context.Context, phase, host, script string, env ma
 	return out, err
 }
 
+// notConnected is the error of an operation on a host whose connection
+// the run does not have (it was lost, or never made).
+func (r *run) notConnected(ip string) error {
+	return fmt.Errorf("host %s: not connected: the SSH connection was lost or never made; check that the host is up and reachable, then run the same command again (it resumes)", ip)
+}
+
 // putFile writes data to path on host atomically: beside it, then renamed.
 func (r *run) putFile(ctx context.Context, host string, data []byte, path string, mode uint32) error {
 	c := r.conn(host)
 	if c == nil {
-		return fmt.Errorf("not connected")
+		return r.notConnected(host)
 	}
 	if err := c.WriteFile(ctx, bytes.NewReader(data), path+partSuffix, mode, 0); err != nil {
 		return err

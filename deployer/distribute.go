@@ -109,20 +109,44 @@ const partSuffix = ".part"
 
 func (d distribute) host(ctx context.Context, r *run, ip string) error {
 	files := r.filesFor(ip)
-	c := r.conn(ip)
-	have, parts, err := survey(ctx, c, files)
-	if err != nil {
-		return err
-	}
 	total := r.distributeBytes(ip)
 	var done atomic.Int64
 	progress := func(n int64) {
 		r.emit(event.Event{Type: event.Progress, Phase: event.Distribute, Host: ip, Done: done.Add(n), Total: total})
 	}
-	// What is there already is kept; a content wanted at several paths is
-	// copied once and duplicated on the host.
+	tc, err := r.copyTree(ctx, event.Distribute, ip, RootfsDir, files, progress)
+	if err != nil {
+		return err
+	}
+	r.logs.Printf(event.Distribute, ip, "%d of %d files copied (%d more duplicated on the host), the rest were already there", tc.copied+len(tc.dups), len(files), len(tc.dups))
+	_, err = r.exec(ctx, event.Distribute, ip, finishScript(files, tc.dups), nil)
+	return err
+}
+
+// treeCopy is what copyTree did.
+type treeCopy struct {
+	copied int         // files copied
+	dups   [][2]string // source, destination: contents to duplicate on the host
+	sent   int64       // bytes written to the host
+}
+
+// copyTree puts files (their paths relative to root) under root on host
+// ip: what is there with the right sha256 is kept, a content wanted at
+// several paths is copied once (dups lists the copies to make on the
+// host), an interrupted copy resumes, and every copy is verified before it
+// is put in place. progress is told the bytes as they go, and at once the
+// bytes that need not go.
+func (r *run) copyTree(ctx context.Context, phase, ip, root string, files []payload.File, progress func(int64)) (treeCopy, error) {
+	var tc treeCopy
+	c := r.conn(ip)
+	if c == nil {
+		return tc, r.notConnected(ip)
+	}
+	have, parts, err := survey(ctx, c, root, files)
+	if err != nil {
+		return tc, err
+	}
 	var copies []payload.File
-	var dups [][2]string // source, destination
 	byDigest := map[string]string{}
 	for _, f := range files {
 		if f.Type == payload.TypeFile && have[f.Path] == hexDigest(f.Digest) {
@@ -134,20 +158,22 @@ func (d distribute) host(ctx context.Context, r *run, ip string) error {
 			continue
 		}
 		if src, ok := byDigest[f.Digest]; ok {
-			dups = append(dups, [2]string{src, f.Path})
+			tc.dups = append(tc.dups, [2]string{src, f.Path})
 			continue
 		}
 		byDigest[f.Digest] = f.Path
 		copies = append(copies, f)
 	}
-	progress(total - sizeOf(copies))
+	progress(sizeOf(files) - sizeOf(copies))
 	var mu sync.Mutex
 	var small []payload.File // copied, to verify together
+	var sent atomic.Int64
 	err = eachUntilError(ctx, len(copies), filesPerHost, func(ctx context.Context, i int) error {
 		f := copies[i]
-		resumed, err := copyFile(ctx, r, c, f, parts[f.Path], progress)
+		resumed, err := copyFile(ctx, r, c, root, f, parts[f.Path], progress)
+		sent.Add(f.Size - resumed)
 		if resumed > 0 {
-			r.logs.Printf(event.Distribute, ip, "%s: resumed an interrupted copy at byte %d of %d", f.Path, resumed, f.Size)
+			r.logs.Printf(phase, ip, "%s: resumed an interrupted copy at byte %d of %d", f.Path, resumed, f.Size)
 		}
 		if err != nil {
 			return fmt.Errorf("copying %s: %w", f.Path, err)
@@ -158,17 +184,26 @@ func (d distribute) host(ctx context.Context, r *run, ip string) error {
 			mu.Unlock()
 			return nil
 		}
-		return place(ctx, c, []payload.File{f})
+		return place(ctx, c, root, []payload.File{f})
 	})
 	if err != nil {
-		return err
+		return tc, err
 	}
-	if err := place(ctx, c, small); err != nil {
-		return err
+	if err := place(ctx, c, root, small); err != nil {
+		return tc, err
 	}
-	r.logs.Printf(event.Distribute, ip, "%d of %d files copied (%d more duplicated on the host), the rest were already there", len(copies)+len(dups), len(files), len(dups))
-	_, err = r.exec(ctx, event.Distribute, ip, finishScript(files, dups), nil)
-	return err
+	tc.copied, tc.sent = len(copies), sent.Load()
+	return tc, nil
+}
+
+// content is the bytes of f: a blob of the payload, or the installer
+// program, which is addressed by its sha256 like any file.
+func (r *run) content(f payload.File) (io.ReaderAt, error) {
+	idx := r.opts.Payload.Index()
+	if _, ok := r.opts.Payload.Blob(f.Digest); !ok && f.Digest == "sha256:"+idx.StubSHA256 {
+		return r.opts.Payload.Stub(), nil
+	}
+	return r.opts.Payload.ReaderAt(f.Digest)
 }
 
 func hexDigest(d string) string { return strings.TrimPrefix(d, "sha256:") }
@@ -183,12 +218,12 @@ func sizeOf(files []payload.File) int64 {
 
 // copyFile copies f to its .part beside its final path, going on from
 // where an interrupted copy stopped when the bytes there are the file's.
-func copyFile(ctx context.Context, r *run, c Remote, f payload.File, partSize int64, progress func(int64)) (resumed int64, err error) {
-	ra, err := r.opts.Payload.ReaderAt(f.Digest)
+func copyFile(ctx context.Context, r *run, c Remote, root string, f payload.File, partSize int64, progress func(int64)) (resumed int64, err error) {
+	ra, err := r.content(f)
 	if err != nil {
 		return 0, err
 	}
-	part := path.Join(RootfsDir, f.Path) + partSuffix
+	part := path.Join(root, f.Path) + partSuffix
 	if partSize > 0 && partSize <= f.Size {
 		out, err := c.Run(ctx, "sha256sum < "+shq(part), nil, nil)
 		if err != nil {

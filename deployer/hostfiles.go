@@ -15,12 +15,12 @@ import (
 )
 
 // place verifies copies on the host and renames them into place.
-func place(ctx context.Context, c Remote, copies []payload.File) error {
-	if err := verifyParts(ctx, c, copies); err != nil {
+func place(ctx context.Context, c Remote, root string, copies []payload.File) error {
+	if err := verifyParts(ctx, c, root, copies); err != nil {
 		return err
 	}
 	return eachUntilError(ctx, len(copies), 16, func(ctx context.Context, i int) error {
-		dst := path.Join(RootfsDir, copies[i].Path)
+		dst := path.Join(root, copies[i].Path)
 		if err := c.Rename(ctx, dst+partSuffix, dst); err != nil {
 			return fmt.Errorf("putting %s in place: %w", copies[i].Path, err)
 		}
@@ -31,7 +31,7 @@ func place(ctx context.Context, c Remote, copies []payload.File) error {
 // survey makes the rootfs directories on the host and reports what is
 // there: the sha256 of the files already in place and the sizes of partial
 // copies, by rootfs path. One command, however many files.
-func survey(ctx context.Context, c Remote, files []payload.File) (have map[string]string, parts map[string]int64, err error) {
+func survey(ctx context.Context, c Remote, root string, files []payload.File) (have map[string]string, parts map[string]int64, err error) {
 	dirs := map[string]bool{}
 	var paths []string
 	for _, f := range files {
@@ -41,7 +41,7 @@ func survey(ctx context.Context, c Remote, files []payload.File) (have map[strin
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%smkdir -p %s && cd %s || exit 1\n", hashFunc, RootfsDir, RootfsDir)
+	fmt.Fprintf(&b, "%smkdir -p %s && cd %[2]s || exit 1\n", hashFunc, shq(root))
 	writeBatched(&b, "mkdir -p", sortedKeys(dirs), "")
 	writeBatched(&b, "spk_sha256", paths, " 2>/dev/null")
 	fmt.Fprintf(&b, "find . -name '*%s' -type f -exec stat -c 'part %%s %%n' {} + 2>/dev/null\ntrue\n", partSuffix)
@@ -68,7 +68,7 @@ func survey(ctx context.Context, c Remote, files []payload.File) (have map[strin
 
 // verifyParts checks the sha256 of every copy on the host before it is put
 // in place; a bad one is removed, so that the next run copies it again.
-func verifyParts(ctx context.Context, c Remote, copies []payload.File) error {
+func verifyParts(ctx context.Context, c Remote, root string, copies []payload.File) error {
 	if len(copies) == 0 {
 		return nil
 	}
@@ -77,7 +77,7 @@ func verifyParts(ctx context.Context, c Remote, copies []payload.File) error {
 		paths = append(paths, f.Path+partSuffix)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%scd %s || exit 1\n", hashFunc, RootfsDir)
+	fmt.Fprintf(&b, "%scd %s || exit 1\n", hashFunc, shq(root))
 	writeBatched(&b, "spk_sha256", paths, " 2>/dev/null")
 	// A missing copy is reported below, by name, like a bad one.
 	b.WriteString("true\n")
@@ -101,7 +101,7 @@ func verifyParts(ctx context.Context, c Remote, copies []payload.File) error {
 		return nil
 	}
 	var rm strings.Builder
-	fmt.Fprintf(&rm, "cd %s || exit 1\n", RootfsDir)
+	fmt.Fprintf(&rm, "cd %s || exit 1\n", shq(root))
 	writeBatched(&rm, "rm -f", suffixed(bad, partSuffix), "")
 	c.Run(ctx, rm.String(), nil, nil)
 	return fmt.Errorf("checksum mismatch after copy (removed, a re-run copies them again): %s", strings.Join(bad, ", "))

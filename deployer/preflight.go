@@ -224,7 +224,7 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 	}
 	need := r.distributeBytes(ip)
 	if isMaster {
-		need += r.installer.size() // the copy the cluster registry serves
+		need += r.seedBytes() // the images the cluster registry serves
 	}
 	if free := f.diskKB * 1024; free < need+need/10 {
 		report(ip, "disk", event.Fail, "%s free under /var/lib, %s needed", payload.HumanBytes(free), payload.HumanBytes(need+need/10))
@@ -244,7 +244,7 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 	ports := nodePorts
 	if isMaster {
 		ports = masterPorts
-		if len(r.opts.Installer) > 0 {
+		if r.opts.ClusterRegistry {
 			ports = append(append([]int(nil), masterPorts...), r.cluster.RegistryPort())
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/payload"
 )
 
 // registry makes the carried images pullable from every host. For now the
@@ -26,7 +27,7 @@ func (registry) Plan(r *run) []string {
 		if regs := r.clusterRegistries(); len(regs) > 0 {
 			line += ", then from the masters' registries " + strings.Join(regs, ", ")
 			if r.host(ip).IsMaster() {
-				line += "; gets a copy of the installer and serves the images on port " + fmt.Sprint(r.cluster.RegistryPort())
+				line += fmt.Sprintf("; gets the images (%s) and serves them on port %d", payload.HumanBytes(r.seedBytes()), r.cluster.RegistryPort())
 			}
 		}
 		out = append(out, line)
@@ -53,7 +54,7 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 			return err
 		}
-		if r.host(ip).IsMaster() && len(r.opts.Installer) > 0 {
+		if r.host(ip).IsMaster() && r.opts.ClusterRegistry {
 			if err := r.seedRegistry(ctx, ip); err != nil {
 				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 				return err

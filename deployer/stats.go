@@ -15,6 +15,21 @@ type Stats struct {
 	mu     sync.Mutex
 	Total  time.Duration
 	Phases []PhaseStats
+	// SeedBytes is what the masters' registries were sent: image blobs and
+	// metadata as stored, over every master; ProgramBytes the installer
+	// program that serves them.
+	SeedBytes, ProgramBytes int64
+}
+
+// addSeed counts bytes sent to a master's registry; s may be nil.
+func (s *Stats) addSeed(program, images int64) {
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ProgramBytes += program
+	s.SeedBytes += images
 }
 
 // PhaseStats is the time of one phase.

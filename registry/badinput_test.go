@@ -29,7 +29,7 @@ func TestBadPayload(t *testing.T) {
 		want  []string // substrings of the error
 	}{
 		{"index is not JSON", "{", []string{"images/index.json"}},
-		{"manifest not in payload", entry("sha256:"+strings.Repeat("0", 64), "docker.io/library/foo:1"), []string{"images/index.json", "manifests[0]", "sha256:0000", "not in the payload"}},
+		{"manifest not in payload", entry("sha256:"+strings.Repeat("0", 64), "docker.io/library/foo:1"), []string{"images/index.json", "manifests[0]", "sha256:0000", "is not carried"}},
 		{"bad image name", entry(imgDigest, "UPPER/Case:1"), []string{"manifests[0]", `"UPPER/Case:1"`}},
 		{"manifest is not JSON", entry(notJSONDigest, "docker.io/library/foo:1"), []string{"docker.io/library/foo:1", notJSONDigest}},
 		{"same tag twice", `{"manifests":[` +
@@ -43,7 +43,7 @@ func TestBadPayload(t *testing.T) {
 			l.add(carry{name: "docker.io/library/foo:1", img: img})
 			l.addBytes(notJSON)
 			r := l.write(t.TempDir(), map[string][]byte{"images/index.json": []byte(tc.index)})
-			_, err := New(r)
+			_, err := New(PayloadStore(r))
 			if err == nil {
 				t.Fatal("New accepted a broken layout")
 			}
@@ -53,7 +53,7 @@ func TestBadPayload(t *testing.T) {
 				}
 			}
 			// Push reads the same layout and must refuse it the same way.
-			if err := Push(context.Background(), r, "127.0.0.1:1", PushOptions{}); err == nil || !strings.Contains(err.Error(), tc.want[0]) {
+			if err := Push(context.Background(), PayloadStore(r), "127.0.0.1:1", PushOptions{}); err == nil || !strings.Contains(err.Error(), tc.want[0]) {
 				t.Errorf("Push: %v", err)
 			}
 		})
@@ -71,7 +71,7 @@ func TestBadPayload(t *testing.T) {
 		idx := `{"manifests":[{"digest":"` + imgDigest + `","size":1}]}`
 		r := l.write(t.TempDir(), map[string][]byte{"images/index.json": []byte(idx)})
 		var log bytes.Buffer
-		h, err := New(r, WithLog(&log))
+		h, err := New(PayloadStore(r), WithLog(&log))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -96,7 +96,7 @@ func TestPayloadWithoutImages(t *testing.T) {
 	}
 	r := must(payload.Open(out))
 	defer r.Close()
-	h, err := New(r)
+	h, err := New(PayloadStore(r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestPayloadWithoutImages(t *testing.T) {
 		t.Fatalf("manifest: %d", code)
 	}
 	var log bytes.Buffer
-	if err := Push(context.Background(), r, "127.0.0.1:1", PushOptions{Out: &log}); err != nil || !strings.Contains(log.String(), "no images") {
+	if err := Push(context.Background(), PayloadStore(r), "127.0.0.1:1", PushOptions{Out: &log}); err != nil || !strings.Contains(log.String(), "no images") {
 		t.Fatalf("Push: %v, %s", err, log.String())
 	}
 }
@@ -121,7 +121,7 @@ func serveCode(h http.Handler, path string) int {
 func TestDriverIsReadOnly(t *testing.T) {
 	l := newLayout(t)
 	l.add(carry{name: "docker.io/library/foo:1", img: randomImage(t, 100, 1, "linux", "amd64")})
-	d := newPayloadDriver(must(loadCatalog(l.write(t.TempDir(), nil))))
+	d := newPayloadDriver(must(loadCatalog(PayloadStore(l.write(t.TempDir(), nil)))))
 	ctx := context.Background()
 	p := storageRoot + "/repositories/docker.io/library/foo/_manifests/tags/1/current/link"
 	_, werr := d.Writer(ctx, p, false)

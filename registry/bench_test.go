@@ -92,7 +92,7 @@ func BenchmarkReady(b *testing.B) {
 				start := time.Now()
 				r := must(payload.Open(path))
 				ctx, cancel := context.WithCancel(context.Background())
-				addr, wait, err := Serve(ctx, r, "127.0.0.1:0")
+				addr, wait, err := Serve(ctx, PayloadStore(r), "127.0.0.1:0")
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -136,7 +136,7 @@ func BenchmarkBlobDownload(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
-			addr, wait, err := Serve(ctx, r, "127.0.0.1:0")
+			addr, wait, err := Serve(ctx, PayloadStore(r), "127.0.0.1:0")
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -1,15 +1,16 @@
 package registry
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"slices"
 	"strings"
 
 	"github.com/distribution/reference"
-	"github.com/sealpack/sealpack/payload"
 )
 
 // Paths and annotations of the OCI image layout inside the payload's rootfs.
@@ -87,7 +88,7 @@ type repository struct {
 
 // catalog is the set of carried images, indexed for serving and pushing.
 type catalog struct {
-	r         *payload.Reader
+	s         Store
 	images    []image
 	repos     map[string]*repository // by full name
 	domains   map[string][]string    // repository path -> registry hosts carrying it, sorted
@@ -97,10 +98,10 @@ type catalog struct {
 
 // loadCatalog reads images/index.json and the manifests it reaches. Its cost
 // grows with the number of images, never with the size of their layers.
-func loadCatalog(r *payload.Reader) (*catalog, error) {
-	c := &catalog{r: r, repos: map[string]*repository{}, domains: map[string][]string{}, manifests: map[string]*manifest{}}
-	raw, err := r.ReadFile(layoutIndex)
-	if errors.Is(err, payload.ErrNotFound) {
+func loadCatalog(s Store) (*catalog, error) {
+	c := &catalog{s: s, repos: map[string]*repository{}, domains: map[string][]string{}, manifests: map[string]*manifest{}}
+	raw, err := s.LayoutIndex()
+	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil // an installer without images serves an empty registry
 	}
 	if err != nil {
@@ -137,8 +138,8 @@ func loadCatalog(r *payload.Reader) (*catalog, error) {
 // parseEntry turns an index.json entry into an image; ok is false when the
 // entry has no name (it cannot be served under any repository).
 func (c *catalog) parseEntry(d descriptor) (image, bool, error) {
-	if _, ok := c.r.Blob(d.Digest); !ok {
-		return image{}, false, fmt.Errorf("%s is not in the payload", d.Digest)
+	if !c.carried(d.Digest) {
+		return image{}, false, fmt.Errorf("%s is not carried", d.Digest)
 	}
 	ref := d.Annotations[annotationName]
 	if ref == "" {
@@ -209,7 +210,7 @@ func (c *catalog) walk(repo *repository, d string, depth int) error {
 	return nil
 }
 
-func (c *catalog) carried(d string) bool { _, ok := c.r.Blob(d); return ok }
+func (c *catalog) carried(d string) bool { _, ok := c.s.Stat(d); return ok }
 
 // manifest returns the parsed manifest or index d, reading it once.
 func (c *catalog) manifest(d string) (*manifest, error) {
@@ -230,21 +231,34 @@ func (c *catalog) manifest(d string) (*manifest, error) {
 
 // readManifest returns the bytes of manifest d, checked against its digest.
 func (c *catalog) readManifest(d string) ([]byte, error) {
-	b, ok := c.r.Blob(d)
+	size, ok := c.s.Stat(d)
 	if !ok {
-		return nil, fmt.Errorf("manifest %s is not in the payload", d)
+		return nil, fmt.Errorf("manifest %s is not carried", d)
 	}
-	if b.Size > maxManifestSize {
-		return nil, fmt.Errorf("manifest %s has %d bytes, more than %d", d, b.Size, maxManifestSize)
+	if size > maxManifestSize {
+		return nil, fmt.Errorf("manifest %s has %d bytes, more than %d", d, size, maxManifestSize)
 	}
-	rc, err := c.r.Open(d)
+	raw, err := c.readBlob(d)
+	if err != nil {
+		return nil, fmt.Errorf("manifest %s: %w", d, err)
+	}
+	return raw, nil
+}
+
+// readBlob reads a small blob (a manifest, a config) whole and checks it
+// against its digest, whatever the store.
+func (c *catalog) readBlob(d string) ([]byte, error) {
+	rc, err := c.s.Open(d, 0)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
 	raw, err := io.ReadAll(rc)
 	if err != nil {
-		return nil, fmt.Errorf("manifest %s: %w", d, err)
+		return nil, err
+	}
+	if got := fmt.Sprintf("sha256:%x", sha256.Sum256(raw)); got != d {
+		return nil, fmt.Errorf("content has digest %s: the copy is damaged", got)
 	}
 	return raw, nil
 }

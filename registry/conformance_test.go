@@ -59,7 +59,7 @@ func TestDistributionSpecConformance(t *testing.T) {
 	l.add(carry{name: "docker.io/conformance/repo1:partial", idx: partial, only: []string{"linux/amd64"}})
 	r := l.write(t.TempDir(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, wait, err := Serve(ctx, r, "127.0.0.1:0")
+	addr, wait, err := Serve(ctx, PayloadStore(r), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
-	"github.com/sealpack/sealpack/payload"
 )
 
 // driverName is the name the payload driver is registered under.
@@ -26,26 +25,27 @@ const storageRoot = "/docker/registry/v2"
 var ErrReadOnly = errors.New("registry: read-only: images are served from the installer and cannot be changed")
 
 // node is one path of the driver's tree: a directory, a link file (the
-// digest it holds) or a blob's data file.
+// digest it holds) or a blob's data file (its digest and size).
 type node struct {
 	children []string // sorted child names, for directories
 	dir      bool
 	link     string
-	blob     *payload.Blob
+	blob     string
+	size     int64
 }
 
-// payloadDriver is a read-only storagedriver.StorageDriver over a payload.
+// payloadDriver is a read-only storagedriver.StorageDriver over a Store.
 // The tree of links that distribution expects is built once from the
-// catalog; blob data is read from the installer file on demand.
+// catalog; blob data is read from the store on demand.
 type payloadDriver struct {
-	r     *payload.Reader
+	s     Store
 	nodes map[string]*node
 }
 
 var _ storagedriver.StorageDriver = (*payloadDriver)(nil)
 
 func newPayloadDriver(c *catalog) *payloadDriver {
-	d := &payloadDriver{r: c.r, nodes: map[string]*node{"/": {dir: true}}}
+	d := &payloadDriver{s: c.s, nodes: map[string]*node{"/": {dir: true}}}
 	for _, repo := range c.repos {
 		base := storageRoot + "/repositories/" + repo.name
 		for tag, dg := range repo.tags {
@@ -57,8 +57,8 @@ func newPayloadDriver(c *catalog) *payloadDriver {
 		}
 		for dg := range repo.blobs {
 			d.addLink(base+"/_layers/"+digestPath(dg)+"/link", dg)
-			if b, ok := c.r.Blob(dg); ok {
-				d.add(blobDataPath(dg), &node{blob: b})
+			if size, ok := c.s.Stat(dg); ok {
+				d.add(blobDataPath(dg), &node{blob: dg, size: size})
 			}
 		}
 	}
@@ -118,9 +118,7 @@ func (d *payloadDriver) GetContent(ctx context.Context, p string) ([]byte, error
 	return io.ReadAll(rc)
 }
 
-// Reader serves a blob straight out of the installer file: a section of it
-// when the blob is stored raw (image layers), else through the payload's
-// random-access reader, which decompresses only the chunks it touches.
+// Reader serves a blob straight out of the store.
 func (d *payloadDriver) Reader(_ context.Context, p string, offset int64) (io.ReadCloser, error) {
 	n, err := d.lookup(p)
 	if err != nil {
@@ -130,23 +128,20 @@ func (d *payloadDriver) Reader(_ context.Context, p string, offset int64) (io.Re
 		return nil, storagedriver.Error{DriverName: driverName, Detail: errors.New(p + " is a directory")}
 	}
 	size := int64(len(n.link))
-	if n.blob != nil {
-		size = n.blob.Size
+	if n.blob != "" {
+		size = n.size
 	}
 	if offset < 0 || offset > size {
 		return nil, storagedriver.InvalidOffsetError{Path: p, Offset: offset, DriverName: driverName}
 	}
-	if n.blob == nil {
+	if n.blob == "" {
 		return io.NopCloser(strings.NewReader(n.link[offset:])), nil
 	}
-	if s, ok := d.r.Section(n.blob.Digest); ok {
-		return io.NopCloser(io.NewSectionReader(s, offset, size-offset)), nil
-	}
-	ra, err := d.r.ReaderAt(n.blob.Digest)
+	rc, err := d.s.Open(n.blob, offset)
 	if err != nil {
 		return nil, storagedriver.Error{DriverName: driverName, Detail: err}
 	}
-	return io.NopCloser(io.NewSectionReader(ra, offset, size-offset)), nil
+	return rc, nil
 }
 
 func (d *payloadDriver) Stat(_ context.Context, p string) (storagedriver.FileInfo, error) {
@@ -156,8 +151,8 @@ func (d *payloadDriver) Stat(_ context.Context, p string) (storagedriver.FileInf
 	}
 	fi := storagedriver.FileInfoFields{Path: p, IsDir: n.dir, ModTime: time.Time{}} // the payload keeps no times
 	switch {
-	case n.blob != nil:
-		fi.Size = n.blob.Size
+	case n.blob != "":
+		fi.Size = n.size
 	case !n.dir:
 		fi.Size = int64(len(n.link))
 	}

@@ -17,7 +17,7 @@ func FuzzRequests(f *testing.F) {
 	l.add(carry{name: "docker.io/library/foo:1", img: img})
 	l.add(carry{name: "quay.io/library/foo:1", img: randomImage(f, 256, 1, "linux", "amd64")})
 	l.add(carry{name: "ghcr.io/x/multi:2", idx: randomIndex(f, "linux/amd64", "linux/arm64"), only: []string{"linux/amd64"}})
-	h := must(New(l.write(f.TempDir(), nil)))
+	h := must(New(PayloadStore(l.write(f.TempDir(), nil))))
 	d := digestOf(f, img)
 	layer := must(must(img.Layers())[0].Digest()).String()
 	for _, seed := range []struct{ method, path, ns string }{

@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
-	"github.com/sealpack/sealpack/payload"
 )
 
 // PushOptions configures Push.
@@ -44,12 +43,12 @@ type pushItem struct {
 // of each image (docker.io/library/nginx:1.27 goes to
 // <target>/library/nginx:1.27), keeping digests. It stops at the first image
 // that fails; pushing again skips the blobs already there.
-func Push(ctx context.Context, r *payload.Reader, target string, opts PushOptions) error {
+func Push(ctx context.Context, s Store, target string, opts PushOptions) error {
 	out := opts.Out
 	if out == nil {
 		out = io.Discard
 	}
-	cat, err := loadCatalog(r)
+	cat, err := loadCatalog(s)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
 	}
@@ -292,11 +291,10 @@ func trimIndex(cat *catalog, d descriptor, carried []descriptor) (*payloadIndex,
 
 // size is the number of bytes of the carried blobs that manifest d reaches.
 func (c *catalog) size(d string, depth int) int64 {
-	b, ok := c.r.Blob(d)
+	n, ok := c.s.Stat(d)
 	if !ok || depth > maxIndexDepth {
 		return 0
 	}
-	n := b.Size
 	m, err := c.manifest(d)
 	if err != nil {
 		return n
@@ -306,8 +304,8 @@ func (c *catalog) size(d string, depth int) int64 {
 		blobs = append(blobs, *m.Config)
 	}
 	for _, l := range append(blobs, m.Layers...) {
-		if lb, ok := c.r.Blob(l.Digest); ok {
-			n += lb.Size
+		if size, ok := c.s.Stat(l.Digest); ok {
+			n += size
 		}
 	}
 	for _, child := range m.Manifests {

@@ -97,7 +97,7 @@ func TestPush(t *testing.T) {
 	})
 
 	var log bytes.Buffer
-	if err := Push(context.Background(), r, target+"/project", PushOptions{Out: &log}); err != nil {
+	if err := Push(context.Background(), PayloadStore(r), target+"/project", PushOptions{Out: &log}); err != nil {
 		t.Fatalf("push: %v\n%s", err, log.String())
 	}
 	t.Log(log.String())
@@ -171,12 +171,12 @@ func TestPush(t *testing.T) {
 	}
 
 	t.Run("again: nothing to do, no error", func(t *testing.T) {
-		if err := Push(context.Background(), r, target+"/project", PushOptions{}); err != nil {
+		if err := Push(context.Background(), PayloadStore(r), target+"/project", PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
 	t.Run("to the registry root", func(t *testing.T) {
-		if err := Push(context.Background(), r, "http://"+target, PushOptions{}); err != nil {
+		if err := Push(context.Background(), PayloadStore(r), "http://"+target, PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		if got := digestOf(t, must(remote.Image(must(name.ParseReference(target+"/library/foo:1"))))); got != digestOf(t, p.foo) {
@@ -191,7 +191,7 @@ func TestPushRefusesCollisions(t *testing.T) {
 	l.add(carry{name: "quay.io/foo/bar:1", img: randomImage(t, 100, 1, "linux", "amd64")})
 	r := l.write(t.TempDir(), nil)
 	target := targetRegistry(t, "", "")
-	err := Push(context.Background(), r, target, PushOptions{})
+	err := Push(context.Background(), PayloadStore(r), target, PushOptions{})
 	if err == nil || !strings.Contains(err.Error(), "docker.io/foo/bar:1 and quay.io/foo/bar:1") {
 		t.Fatalf("want a collision error naming both, got %v", err)
 	}
@@ -209,14 +209,14 @@ func TestPushAuth(t *testing.T) {
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no stray credentials
 
 	t.Run("anonymous", func(t *testing.T) {
-		err := Push(context.Background(), r, target, PushOptions{})
+		err := Push(context.Background(), PayloadStore(r), target, PushOptions{})
 		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") || !strings.Contains(err.Error(), "docker.io/library/foo:1") ||
 			!strings.Contains(err.Error(), "--username") {
 			t.Fatalf("want 401 naming the image and what to do, got %v", err)
 		}
 	})
 	t.Run("wrong password", func(t *testing.T) {
-		err := Push(context.Background(), r, target, PushOptions{Username: "admin", Password: "nope"})
+		err := Push(context.Background(), PayloadStore(r), target, PushOptions{Username: "admin", Password: "nope"})
 		if err == nil || !strings.Contains(err.Error(), "401 Unauthorized") {
 			t.Fatalf("want 401, got %v", err)
 		}
@@ -225,7 +225,7 @@ func TestPushAuth(t *testing.T) {
 		}
 	})
 	t.Run("username and password", func(t *testing.T) {
-		if err := Push(context.Background(), r, target, PushOptions{Username: "admin", Password: "s3cret"}); err != nil {
+		if err := Push(context.Background(), PayloadStore(r), target, PushOptions{Username: "admin", Password: "s3cret"}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -237,7 +237,7 @@ func TestPushAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Setenv("DOCKER_CONFIG", dir)
-		if err := Push(context.Background(), r, target+"/viaconfig", PushOptions{}); err != nil {
+		if err := Push(context.Background(), PayloadStore(r), target+"/viaconfig", PushOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -262,7 +262,7 @@ func TestPushBadTarget(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.target, func(t *testing.T) {
-			err := Push(context.Background(), r, tc.target, PushOptions{})
+			err := Push(context.Background(), PayloadStore(r), tc.target, PushOptions{})
 			if err == nil {
 				t.Fatal("push succeeded")
 			}

@@ -66,16 +66,6 @@ func (i *payloadImage) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error)
 	return nil, fmt.Errorf("layer %s is not in manifest", h)
 }
 
-// readBlob reads a small blob (a config) whole.
-func (c *catalog) readBlob(d string) ([]byte, error) {
-	rc, err := c.r.Open(d)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	return io.ReadAll(rc)
-}
-
 // payloadLayer is a partial.CompressedLayer read from the payload.
 type payloadLayer struct {
 	c *catalog
@@ -88,13 +78,10 @@ func (l *payloadLayer) MediaType() (types.MediaType, error) {
 	return types.MediaType(l.d.MediaType), nil
 }
 
-// Compressed streams the layer as stored: a section of the installer file
-// for raw layers, else a stream that checks the digest at its end.
+// Compressed streams the layer as stored (go-containerregistry checks its
+// digest as it uploads).
 func (l *payloadLayer) Compressed() (io.ReadCloser, error) {
-	if s, ok := l.c.r.Section(l.d.Digest); ok {
-		return io.NopCloser(s), nil
-	}
-	return l.c.r.Open(l.d.Digest)
+	return l.c.s.Open(l.d.Digest, 0)
 }
 
 // payloadIndex is a v1.ImageIndex over index bytes: a carried index, or one

@@ -25,7 +25,6 @@ import (
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	"github.com/distribution/reference"
-	"github.com/sealpack/sealpack/payload"
 	"github.com/sirupsen/logrus"
 )
 
@@ -75,23 +74,23 @@ type server struct {
 	log *logrus.Entry
 }
 
-// New returns a handler that serves the images carried by r, read-only. It
-// reads images/index.json and the manifests, nothing proportional to the
+// New returns a handler that serves the images in s, read-only. It reads
+// the layout's index.json and the manifests, nothing proportional to the
 // size of the layers. The handler is also an io.Closer that stops
 // distribution's background work.
-func New(r *payload.Reader, opts ...Option) (http.Handler, error) {
-	return newServer(r, opts...)
+func New(s Store, opts ...Option) (http.Handler, error) {
+	return newServer(s, opts...)
 }
 
-func newServer(r *payload.Reader, opts ...Option) (*server, error) {
+func newServer(st Store, opts ...Option) (*server, error) {
 	o := options{log: io.Discard, level: logrus.InfoLevel}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if r == nil {
-		return nil, errors.New("registry: no payload")
+	if st == nil {
+		return nil, errors.New("registry: no store")
 	}
-	cat, err := loadCatalog(r)
+	cat, err := loadCatalog(st)
 	if err != nil {
 		return nil, fmt.Errorf("registry: %w", err)
 	}

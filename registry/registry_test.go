@@ -64,7 +64,11 @@ func newFixture(t *testing.T) *fixture {
 	f.r = l.write(dir, map[string][]byte{"etc/secret.conf": []byte("not an image blob")})
 	f.path = filepath.Join(dir, "app.run")
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, wait, err := Serve(ctx, f.r, "127.0.0.1:0")
+	store := PayloadStore(f.r)
+	if fixtureFromLayout {
+		store = layoutOf(t, f.r)
+	}
+	addr, wait, err := Serve(ctx, store, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -382,8 +386,8 @@ func TestLogging(t *testing.T) {
 	defer std.SetOutput(oldOut)
 
 	var log bytes.Buffer
-	h := must(New(r, WithLog(&log)))
-	quiet := must(New(r))
+	h := must(New(PayloadStore(r), WithLog(&log)))
+	quiet := must(New(PayloadStore(r)))
 	for _, handler := range []http.Handler{h, quiet} {
 		for _, p := range []string{"/v2/", "/v2/library/foo/manifests/1", "/v2/library/foo/manifests/nope"} {
 			req := must(http.NewRequest("GET", "http://x"+p, nil))
@@ -410,7 +414,7 @@ func TestServeStopsAndReadyFast(t *testing.T) {
 	r := l.write(t.TempDir(), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
-	addr, wait, err := Serve(ctx, r, "127.0.0.1:0")
+	addr, wait, err := Serve(ctx, PayloadStore(r), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -431,7 +435,7 @@ func TestServeStopsAndReadyFast(t *testing.T) {
 	// The address is in use: Serve says so instead of failing later.
 	ln := must(net.Listen("tcp", "127.0.0.1:0"))
 	defer ln.Close()
-	if _, _, err := Serve(context.Background(), r, ln.Addr().String()); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
+	if _, _, err := Serve(context.Background(), PayloadStore(r), ln.Addr().String()); err == nil || !strings.Contains(err.Error(), ln.Addr().String()) {
 		t.Fatalf("listening on a used port: %v", err)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sealpack/sealpack/payload"
 	"github.com/sirupsen/logrus"
 )
 
@@ -19,11 +18,11 @@ import (
 const shutdownGrace = 5 * time.Second
 
 // Serve listens on addr (host:port; port 0 picks a free one) and serves the
-// images carried by r until ctx ends. It returns once the listener is open,
+// images in s until ctx ends. It returns once the listener is open,
 // with the address it listens on and a wait function that blocks until the
 // server has stopped: nil after ctx ends, else the reason it failed.
-func Serve(ctx context.Context, r *payload.Reader, addr string, opts ...Option) (string, func() error, error) {
-	s, err := newServer(r, opts...)
+func Serve(ctx context.Context, st Store, addr string, opts ...Option) (string, func() error, error) {
+	s, err := newServer(st, opts...)
 	if err != nil {
 		return "", nil, err
 	}

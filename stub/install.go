@@ -38,7 +38,7 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	defer p.Close()
 	opts := deployOptions(cmd, f.hostFlags)
 	opts.Payload = p
-	opts.Installer = installerFiles(p)
+	opts.ClusterRegistry = true
 	stop, err := startRegistry(p, &opts)
 	if err != nil {
 		return err

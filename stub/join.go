@@ -46,7 +46,7 @@ func newJoinCmd() *cobra.Command {
 			defer p.Close()
 			opts := deployOptions(cmd, f)
 			opts.Payload = p
-			opts.Installer = installerFiles(p)
+			opts.ClusterRegistry = true
 			stop, err := startRegistry(p, &opts)
 			if err != nil {
 				return err

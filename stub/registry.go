@@ -21,21 +21,23 @@ import (
 const defaultRegistryPort = 5050
 
 func newRegistryCmd() *cobra.Command {
-	var addr, certFile, keyFile string
+	var addr, certFile, keyFile, layout string
 	cmd := &cobra.Command{
-		Use:   "registry [--addr 127.0.0.1:5000] [--tls-cert FILE --tls-key FILE]",
+		Use:   "registry [--addr 127.0.0.1:5000] [--tls-cert FILE --tls-key FILE] [--layout DIR]",
 		Short: "Serve the carried images over the registry API, read-only, until interrupted",
-		Long: `Serves every carried image straight out of this file (nothing is extracted).
+		Long: `Serves every carried image straight out of this file (nothing is extracted),
+or, with --layout, the OCI image layout in DIR (what an install seeds on every
+master, under /var/lib/sealpack/registry/layout).
 Images are served under their repository path without the registry host:
 docker.io/library/nginx:1.27 is 127.0.0.1:5000/library/nginx:1.27. Clients that
 send containerd's ?ns=<registry> query get that registry's copy.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, err := openSelf()
+			store, images, closeStore, err := registryStore(layout)
 			if err != nil {
 				return err
 			}
-			defer p.Close()
+			defer closeStore()
 			opts := []registry.Option{registry.WithLog(cmd.ErrOrStderr())}
 			scheme := "http"
 			if certFile != "" || keyFile != "" {
@@ -48,18 +50,34 @@ send containerd's ?ns=<registry> query get that registry's copy.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			actual, wait, err := registry.Serve(ctx, p, addr, opts...)
+			actual, wait, err := registry.Serve(ctx, store, addr, opts...)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "serving %d images on %s://%s (read-only); Ctrl+C stops\n", len(p.Index().Images), scheme, actual)
+			fmt.Fprintf(cmd.OutOrStdout(), "serving %s on %s://%s (read-only); Ctrl+C stops\n", images, scheme, actual)
 			return wait()
 		},
 	}
 	cmd.Flags().StringVar(&addr, "addr", "127.0.0.1:5000", "address to listen on")
 	cmd.Flags().StringVar(&certFile, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
 	cmd.Flags().StringVar(&keyFile, "tls-key", "", "the certificate's private key (PEM)")
+	cmd.Flags().StringVar(&layout, "layout", "", "serve the OCI image layout in this directory instead of the carried images")
 	return cmd
+}
+
+// registryStore is what the registry command serves: the OCI layout in dir,
+// else this installer's payload. The bare installer program serves a layout
+// without any payload of its own.
+func registryStore(dir string) (registry.Store, string, func(), error) {
+	if dir != "" {
+		s, err := registry.OpenLayout(dir)
+		return s, "the images of " + dir, func() {}, err
+	}
+	p, err := openSelf()
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return registry.PayloadStore(p), fmt.Sprintf("%d images", len(p.Index().Images)), func() { p.Close() }, nil
 }
 
 func newPushCmd() *cobra.Command {
@@ -78,7 +96,7 @@ func newPushCmd() *cobra.Command {
 				opts.Password = os.Getenv("SEALPACK_REGISTRY_PASSWORD")
 			}
 			opts.Out = cmd.OutOrStdout()
-			return registry.Push(cmd.Context(), p, args[0], opts)
+			return registry.Push(cmd.Context(), registry.PayloadStore(p), args[0], opts)
 		},
 	}
 	cmd.Flags().StringVar(&opts.Username, "username", "", "registry user (else the docker config's credentials)")
@@ -104,11 +122,11 @@ func startRegistry(p *payload.Reader, opts *deployer.Options) (func(), error) {
 		port = n
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, wait, err := registry.Serve(ctx, p, net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), registry.WithLog(io.Discard))
+	addr, wait, err := registry.Serve(ctx, registry.PayloadStore(p), net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), registry.WithLog(io.Discard))
 	if err != nil && os.Getenv("SEALPACK_REGISTRY_PORT") == "" {
 		// The usual port is taken on this jump host: any free one serves,
 		// since hosts reach it through their SSH connections.
-		addr, wait, err = registry.Serve(ctx, p, "0.0.0.0:0", registry.WithLog(io.Discard))
+		addr, wait, err = registry.Serve(ctx, registry.PayloadStore(p), "0.0.0.0:0", registry.WithLog(io.Discard))
 	}
 	if err != nil {
 		cancel()

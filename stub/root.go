@@ -63,16 +63,3 @@ func selfPath() (string, error) {
 	return exe, nil
 }
 
-// installerFiles lists the installer file and its split parts, which seed
-// the cluster's registries.
-func installerFiles(p *payload.Reader) []string {
-	path, err := selfPath()
-	if err != nil || p == nil {
-		return nil
-	}
-	out := []string{path}
-	for _, part := range p.Index().Parts {
-		out = append(out, path+part.Suffix)
-	}
-	return out
-}

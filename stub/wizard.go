@@ -128,7 +128,7 @@ type wizardEngine struct {
 func (e *wizardEngine) options(sink event.Sink) deployer.Options {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return deployer.Options{Payload: e.p, StateDir: e.dir, Sink: sink, AcceptHostKeys: maps.Clone(e.accepted), Installer: installerFiles(e.p)}
+	return deployer.Options{Payload: e.p, StateDir: e.dir, Sink: sink, AcceptHostKeys: maps.Clone(e.accepted), ClusterRegistry: true}
 }
 
 func (e *wizardEngine) Preflight(ctx context.Context, c *clusterfile.Cluster, sink event.Sink) error {
