@@ -67,10 +67,12 @@ func Delete(ctx context.Context, c *clusterfile.Cluster, ips []string, opts Opti
 	if err := r.only(ips); err != nil {
 		return err
 	}
+	r.leaving = map[string]bool{}
 	for _, ip := range ips {
 		if ip == r.master0 {
 			return fmt.Errorf("%s is master0: delete the other hosts, or reset the whole cluster", ip)
 		}
+		r.leaving[ip] = true
 	}
 	return r.finish(r.runPhases(ctx, []phase{connectOnly{}, drain{}, cleanHost{}}))
 }

@@ -3,7 +3,10 @@ package deployer
 import (
 	"context"
 	"fmt"
+	"net"
 	"path"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
@@ -57,20 +60,30 @@ func (r *run) seedBytes() int64 {
 }
 
 // clusterRegistries are the registry addresses every host's containerd
-// lists as mirrors after the installer's own: one per master.
+// lists as mirrors after the installer's own: one per master, but for the
+// masters this run deletes.
 func (r *run) clusterRegistries() []string {
 	if !r.opts.ClusterRegistry {
 		return nil
 	}
-	return r.cluster.RegistryAddrs()
+	var out []string
+	for _, m := range r.cluster.Masters() {
+		if !r.leaving[m.IP] {
+			out = append(out, net.JoinHostPort(m.IP, strconv.Itoa(r.cluster.RegistryPort())))
+		}
+	}
+	return out
 }
 
 // mirrors are the registries host ip's containerd pulls through: the
-// installer's own at forward, then every master's, checked against the
-// cluster's CA, which is installed on the host for that (unless the
-// Clusterfile asks for plain HTTP).
+// installer's own at forward (none when empty), then every master's,
+// checked against the cluster's CA, which is installed on the host for that
+// (unless the Clusterfile asks for plain HTTP).
 func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error) {
-	out := []mirror{{addr: forward}}
+	var out []mirror
+	if forward != "" {
+		out = append(out, mirror{addr: forward})
+	}
 	regs := r.clusterRegistries()
 	if len(regs) == 0 {
 		return out, nil
@@ -136,6 +149,60 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 	return nil
 }
 
+// refreshMirrors rewrites the mirrors of the hosts this run does not
+// change when it adds or deletes masters, so that every host lists exactly
+// the masters' registries that exist. The installer's own registry is not
+// listed there: it goes away with the installer.
+func (r *run) refreshMirrors(ctx context.Context, phase string) error {
+	if !r.opts.ClusterRegistry || len(r.opts.Payload.Index().Images) == 0 {
+		return nil
+	}
+	changed := false
+	for _, ip := range r.targets {
+		changed = changed || r.host(ip).IsMaster()
+	}
+	if !changed {
+		return nil
+	}
+	var others []string
+	for _, h := range r.hosts {
+		if !slices.Contains(r.targets, h.IP) {
+			others = append(others, h.IP)
+		}
+	}
+	return parallel(ctx, others, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+		mirrors, err := r.mirrors(ctx, ip, "")
+		if err != nil {
+			return err
+		}
+		script := "set -e\n" + mirrorScript(registryHosts(r.opts.Payload), mirrors) + r.registryNameScript(ip)
+		if _, err := r.exec(ctx, phase, ip, script, nil); err != nil {
+			return fmt.Errorf("host %s: updating its registry mirrors to %s: %w", ip, strings.Join(r.clusterRegistries(), ", "), err)
+		}
+		r.logs.Printf(phase, ip, "mirrors now: %s", strings.Join(r.clusterRegistries(), ", "))
+		return nil
+	})
+}
+
+// registryNameScript points the name sealpack.registry (in the masters'
+// certificates) at the host itself on a master, else at the first master
+// that stays, in /etc/hosts; the line is marked so that reset finds it.
+func (r *run) registryNameScript(ip string) string {
+	target := ""
+	if r.host(ip).IsMaster() && !r.leaving[ip] {
+		target = ip
+	} else if regs := r.clusterRegistries(); len(regs) > 0 {
+		target, _, _ = net.SplitHostPort(regs[0])
+	}
+	if target == "" {
+		return ""
+	}
+	return fmt.Sprintf("sed -i '/%[3]s$/d' /etc/hosts 2>/dev/null || true\nprintf '%%s %%s %%s\\n' %[1]s %[2]s '%[3]s' >> /etc/hosts\n", target, RegistryName, hostsMark)
+}
+
+// hostsMark ends the /etc/hosts line that sealpack writes.
+const hostsMark = "# written by sealpack"
+
 // registryCA is the cluster's registry CA, made on first use and kept in
 // the state directory.
 func (r *run) registryCA() (*registryCA, error) {
@@ -193,4 +260,5 @@ const registryStopScript = `if [ -f /etc/systemd/system/` + clusterRegistryUnit 
 fi
 if [ -f ` + clusterRegistryPID + ` ]; then kill "$(cat ` + clusterRegistryPID + `)" 2>/dev/null || true; fi
 rm -f ` + clusterRegistryExe + `
+sed -i '/` + hostsMark + `$/d' /etc/hosts 2>/dev/null || true
 `

@@ -96,6 +96,7 @@ type run struct {
 	cluster *clusterfile.Cluster
 	hosts   []clusterfile.Host // every host of the cluster
 	targets []string           // IPs this invocation works on (all, or joined/deleted ones)
+	leaving map[string]bool    // hosts this invocation deletes
 	master0 string
 	state   *State
 	logs    *logs

@@ -48,7 +48,7 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 				if err != nil {
 					return err
 				}
-				script += mirrorScript(registryHosts(r.opts.Payload), mirrors)
+				script += mirrorScript(registryHosts(r.opts.Payload), mirrors) + r.registryNameScript(ip)
 			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"

@@ -40,7 +40,7 @@ func (registry) Run(ctx context.Context, r *run) error {
 		r.logs.Printf(event.Registry, "", "no images carried: no registry needed")
 		return nil
 	}
-	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+	err := parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		r.emit(event.Event{Type: event.HostStart, Phase: event.Registry, Host: ip})
 		addr := r.openRegistry(ip)
 		host, port, _ := strings.Cut(addr, ":")
@@ -65,4 +65,9 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 		r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip})
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	// A joined master serves the images too: the other hosts learn of it.
+	return r.refreshMirrors(ctx, event.Registry)
 }

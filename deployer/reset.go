@@ -125,6 +125,10 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
+	// The hosts that stay forget the deleted masters' registries.
+	if err := r.refreshMirrors(ctx, event.CleanHost); err != nil {
+		return err
+	}
 	if len(r.targets) == len(r.hosts) {
 		for _, name := range []string{AdminConfName, caKeyName, caCertName} {
 			os.Remove(filepath.Join(r.opts.StateDir, name))

@@ -51,6 +51,7 @@ type installerSpec struct {
 	files  map[string]entry
 	labels map[string]string
 	cmds   []string
+	images []payload.Image // what the index says is carried (the layout is in files)
 }
 
 // writeInstaller writes the real stub with a payload appended to path, as
@@ -93,7 +94,7 @@ func writeInstaller(t testing.TB, path string, spec installerSpec) string {
 		w.Abort()
 		t.Fatal(err)
 	}
-	meta := payload.Meta{Platform: "linux/amd64", Labels: spec.labels, Cmds: spec.cmds}
+	meta := payload.Meta{Platform: "linux/amd64", Labels: spec.labels, Cmds: spec.cmds, Images: spec.images}
 	for i, p := range paths {
 		e := spec.files[p]
 		size := e.size

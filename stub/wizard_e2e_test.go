@@ -45,6 +45,13 @@ var fakeK8sOnce = sync.OnceValues(func() (string, error) {
 // licence and the product labels.
 func clusterInstaller(t *testing.T, dir string) string {
 	t.Helper()
+	return clusterInstallerWith(t, dir, nil)
+}
+
+// clusterInstallerWith is clusterInstaller with images: images lays them
+// into the rootfs and returns their index entries.
+func clusterInstallerWith(t *testing.T, dir string, images func(files map[string]entry) []payload.Image) string {
+	t.Helper()
 	bin, err := fakeK8sOnce()
 	if err != nil {
 		t.Fatalf("building the fake kubernetes: %v", err)
@@ -65,7 +72,12 @@ spec:
       containers: [{name: web, image: docker.io/library/nginx:1.27}]
 `)
 	files["LICENSE"] = bytesEntry(licenceText)
+	var carried []payload.Image
+	if images != nil {
+		carried = images(files)
+	}
 	return writeInstaller(t, filepath.Join(dir, "app-installer.run"), installerSpec{
+		images: carried,
 		files:  files,
 		labels: map[string]string{payload.LabelTitle: productName, payload.LabelVersion: productVer},
 		cmds:   []string{"kubectl apply -f manifests/", "kubectl get nodes"},
