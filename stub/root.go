@@ -62,4 +62,3 @@ func selfPath() (string, error) {
 	}
 	return exe, nil
 }
-
