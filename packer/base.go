@@ -42,7 +42,7 @@ func (b *builder) from(f kubefile.From) error {
 		return kubefile.Errorf(f.Pos, "FROM %s: no such installer or image directory (%s); use FROM scratch, a .run installer or an extracted image directory", f.Ref, p)
 	}
 	if err != nil {
-		return kubefile.Errorf(f.Pos, "FROM %s: %v", f.Ref, err)
+		return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 	}
 	if st.IsDir() {
 		return b.fromDir(f, p)
@@ -53,7 +53,7 @@ func (b *builder) from(f kubefile.From) error {
 func (b *builder) fromInstaller(f kubefile.From, p string) error {
 	r, err := payload.Open(p)
 	if err != nil {
-		return kubefile.Errorf(f.Pos, "FROM %s: not a usable sealpack installer: %v", f.Ref, err)
+		return kubefile.Errorf(f.Pos, "FROM %s: not a usable sealpack installer: %w", f.Ref, err)
 	}
 	b.base = r
 	idx := r.Index()
@@ -66,7 +66,7 @@ func (b *builder) fromInstaller(f kubefile.From, p string) error {
 			e.blob = ""
 		}
 		if err := b.root.put(file.Path, e, false); err != nil {
-			return kubefile.Errorf(f.Pos, "FROM %s: %v", f.Ref, err)
+			return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 		}
 	}
 	b.inherit(dirMeta{Labels: idx.Labels, Env: idx.Env, Cmds: idx.Cmds, Images: idx.Images})
@@ -77,26 +77,26 @@ func (b *builder) fromInstaller(f kubefile.From, p string) error {
 func (b *builder) fromDir(f kubefile.From, dir string) error {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
-		return kubefile.Errorf(f.Pos, "FROM %s: %v", f.Ref, err)
+		return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 	}
 	var meta dirMeta
 	raw, err := os.ReadFile(filepath.Join(real, dirMetaFile))
 	switch {
 	case err == nil:
 		if err := json.Unmarshal(raw, &meta); err != nil {
-			return kubefile.Errorf(f.Pos, "FROM %s: %s: %v", f.Ref, dirMetaFile, err)
+			return kubefile.Errorf(f.Pos, "FROM %s: %s: %w", f.Ref, dirMetaFile, err)
 		}
 		if meta.Platform != "" && meta.Platform != b.opts.Platform {
 			return kubefile.Errorf(f.Pos, "FROM %s: the image is for %s, this build is for %s (--platform)", f.Ref, meta.Platform, b.opts.Platform)
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		return kubefile.Errorf(f.Pos, "FROM %s: %v", f.Ref, err)
+		return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 	}
 	skip := func(abs string) bool {
 		return abs == filepath.Join(real, dirMetaFile) || b.excluded(abs)
 	}
 	if err := b.addTree(real, "", nil, skip); err != nil {
-		return kubefile.Errorf(f.Pos, "FROM %s: %v", f.Ref, err)
+		return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 	}
 	b.inherit(meta)
 	fmt.Fprintf(b.log, "  base %s: %d files\n", f.Ref, len(b.root.entries))

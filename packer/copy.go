@@ -28,7 +28,7 @@ func (b *builder) copy(c *kubefile.Copy) error {
 	for _, s := range c.Sources {
 		found, err := b.sources(s)
 		if err != nil {
-			return kubefile.Errorf(c.Pos, "COPY %s: %v", s, err)
+			return kubefile.Errorf(c.Pos, "COPY %s: %w", s, err)
 		}
 		srcs = append(srcs, found...)
 	}
@@ -53,7 +53,7 @@ func (b *builder) copy(c *kubefile.Copy) error {
 			err = b.addFile(s.real, target, chmod)
 		}
 		if err != nil {
-			return kubefile.Errorf(c.Pos, "COPY %s: %v", s.name, err)
+			return kubefile.Errorf(c.Pos, "COPY %s: %w", s.name, err)
 		}
 	}
 	return nil
@@ -70,7 +70,7 @@ func (b *builder) sources(pattern string) ([]source, error) {
 	if hasGlob(pattern) {
 		var err error
 		if matches, err = filepath.Glob(p); err != nil {
-			return nil, fmt.Errorf("bad pattern: %v", err)
+			return nil, fmt.Errorf("bad pattern: %w", err)
 		}
 		sort.Strings(matches)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -27,7 +26,7 @@ const (
 func (b *builder) run(ctx context.Context, r *kubefile.Run) error {
 	dir, err := b.materialize(ctx)
 	if err != nil {
-		return kubefile.Errorf(r.Pos, "RUN: preparing the rootfs: %v", err)
+		return kubefile.Errorf(r.Pos, "RUN: preparing the rootfs: %w", err)
 	}
 	// umask 022 as in a container: the builder's own umask must not change
 	// the modes of what RUN writes (the same inputs give the same installer).
@@ -51,22 +50,23 @@ func (b *builder) run(ctx context.Context, r *kubefile.Run) error {
 		return ctx.Err()
 	}
 	if err != nil {
-		var ee *exec.ExitError
-		msg := ": " + err.Error()
-		if errors.As(err, &ee) {
-			if ee.ExitCode() >= 0 {
-				msg = fmt.Sprintf(" exited with code %d", ee.ExitCode())
-			} else {
-				msg = " was killed: " + ee.String()
-			}
-		}
+		var stderr string
 		if t := tail.lines(stderrTailLines); t != "" {
-			msg += "; its stderr ends with:\n" + t
+			stderr = "; its stderr ends with:\n" + t
 		}
-		return kubefile.Errorf(r.Pos, "RUN%s", msg)
+		var ee *exec.ExitError
+		switch {
+		case !errors.As(err, &ee):
+			// It did not start: the cause stays in the chain.
+			return kubefile.Errorf(r.Pos, "RUN: %w%s", err, stderr)
+		case ee.ExitCode() >= 0:
+			return kubefile.Errorf(r.Pos, "RUN exited with code %d%s", ee.ExitCode(), stderr)
+		default:
+			return kubefile.Errorf(r.Pos, "RUN was killed: %s%s", ee.String(), stderr)
+		}
 	}
 	if err := b.rescan(); err != nil {
-		return kubefile.Errorf(r.Pos, "RUN: reading back the rootfs: %v", err)
+		return kubefile.Errorf(r.Pos, "RUN: reading back the rootfs: %w", err)
 	}
 	return nil
 }

@@ -25,14 +25,25 @@ var (
 type FormatError struct {
 	Offset int64
 	Msg    string
+	Err    error // what a decoder (zstd, JSON) said, if one failed
 }
 
 func (e *FormatError) Error() string {
-	return fmt.Sprintf("payload: corrupt at offset %d: %s", e.Offset, e.Msg)
+	s := fmt.Sprintf("payload: corrupt at offset %d: %s", e.Offset, e.Msg)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
 
-// Unwrap lets errors.Is(err, ErrFormat) hold for every FormatError.
-func (e *FormatError) Unwrap() error { return ErrFormat }
+// Unwrap lets errors.Is(err, ErrFormat) hold for every FormatError, and
+// keeps the decoder's own error in the chain for errors.As.
+func (e *FormatError) Unwrap() []error {
+	if e.Err == nil {
+		return []error{ErrFormat}
+	}
+	return []error{ErrFormat, e.Err}
+}
 
 // FileType says what a File entry is.
 type FileType string

@@ -53,3 +53,18 @@ func TestIndexSpans(t *testing.T) {
 		})
 	}
 }
+
+// An index that decodes but is not JSON is a FormatError that keeps what the
+// JSON decoder said, for errors.As, besides ErrFormat.
+func TestIndexDecoderErrorKept(t *testing.T) {
+	enc, _ := zstd.NewWriter(nil)
+	b := wrapIndex(enc, []byte(`{"files": [`), nil)
+	_, err := NewReader(bytes.NewReader(b), int64(len(b)), nil)
+	var syntax *json.SyntaxError
+	if !errors.Is(err, ErrFormat) || !errors.As(err, &syntax) {
+		t.Fatalf("err = %v, want ErrFormat with the *json.SyntaxError in its chain", err)
+	}
+	if want := "payload: corrupt at offset 0: index: unexpected end of JSON input"; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+}

@@ -215,16 +215,17 @@ func TestSplitParts(t *testing.T) {
 		name   string
 		break_ func()
 		want   string
+		cause  error // also in the chain, if set
 	}{
-		{"missing", func() { os.Remove(out + ".002") }, ".002"},
+		{"missing", func() { os.Remove(out + ".002") }, ".002", fs.ErrNotExist},
 		{"swapped", func() {
 			os.Rename(out+".001", out+".tmp")
 			os.Rename(out+".002", out+".001")
 			os.Rename(out+".tmp", out+".002")
-		}, "expected part 1"},
+		}, "expected part 1", nil},
 		{"truncated", func() {
 			os.Truncate(out+".001", 100)
-		}, "truncated"},
+		}, "truncated", nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d := t.TempDir()
@@ -241,6 +242,9 @@ func TestSplitParts(t *testing.T) {
 			_, err := Open(filepath.Join(d, "app.run"))
 			if !errors.Is(err, ErrPart) || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want ErrPart naming %q", err, tc.want)
+			}
+			if tc.cause != nil && !errors.Is(err, tc.cause) {
+				t.Errorf("err = %v, want %q in its chain too", err, tc.cause)
 			}
 		})
 	}

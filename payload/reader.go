@@ -59,7 +59,7 @@ func Open(path string) (*Reader, error) {
 	opener := func(suffix string) (io.ReaderAt, int64, io.Closer, error) {
 		pf, err := os.Open(path + suffix)
 		if err != nil {
-			return nil, 0, nil, fmt.Errorf("%w: %s: %v", ErrPart, path+suffix, errors.Unwrap(err))
+			return nil, 0, nil, fmt.Errorf("%w: %s: %w", ErrPart, path+suffix, errors.Unwrap(err))
 		}
 		pst, err := pf.Stat()
 		if err != nil {
@@ -104,11 +104,11 @@ func newReader(ra io.ReaderAt, size int64, parts PartOpener) (*Reader, error) {
 	}
 	raw, err := decoder.DecodeAll(stored, nil)
 	if err != nil {
-		return nil, &FormatError{Offset: t.indexOffset, Msg: "index: " + err.Error()}
+		return nil, &FormatError{Offset: t.indexOffset, Msg: "index", Err: err}
 	}
 	idx := new(Index)
 	if err := json.Unmarshal(raw, idx); err != nil {
-		return nil, &FormatError{Offset: t.indexOffset, Msg: "index: " + err.Error()}
+		return nil, &FormatError{Offset: t.indexOffset, Msg: "index", Err: err}
 	}
 	if err := idx.validate(); err != nil {
 		return nil, err
@@ -156,7 +156,7 @@ func (r *Reader) openParts(open PartOpener) (io.ReaderAt, error) {
 		ph, ok := parsePartHeader(hb)
 		switch {
 		case err != nil:
-			return nil, fmt.Errorf("%w: %s: %v", ErrPart, p.Suffix, err)
+			return nil, fmt.Errorf("%w: %s: %w", ErrPart, p.Suffix, err)
 		case !ok || ph.setID != set:
 			return nil, fmt.Errorf("%w: %s belongs to another installer", ErrPart, p.Suffix)
 		case int(ph.number) != i+1:
@@ -261,8 +261,11 @@ func (r *Reader) chunkInto(c Chunk, stored, out *[]byte) ([]byte, error) {
 		*out = make([]byte, 0, c.Size)
 	}
 	data, err := chunkDecoder.DecodeAll(buf, (*out)[:0])
-	if err != nil || int64(len(data)) != c.Size {
-		return nil, &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("chunk does not decompress to %d bytes: %v", c.Size, err)}
+	if err != nil {
+		return nil, &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("chunk does not decompress to %d bytes", c.Size), Err: err}
+	}
+	if int64(len(data)) != c.Size {
+		return nil, &FormatError{Offset: c.Offset, Msg: fmt.Sprintf("chunk decompresses to %d bytes, not %d", len(data), c.Size)}
 	}
 	*out = data[:0]
 	return data, nil

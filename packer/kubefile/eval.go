@@ -283,7 +283,7 @@ func (e *evaluator) copyStep(src Source, in Instruction) (Step, error) {
 		}
 		m, err := ParseMode(v)
 		if err != nil {
-			return nil, Errorf(in.Pos, "COPY --chmod=%s: %v", v, err)
+			return nil, Errorf(in.Pos, "COPY --chmod=%s: %w", v, err)
 		}
 		c.Chmod, c.HasChmod = fs.FileMode(m).Perm(), true
 	}
@@ -319,12 +319,12 @@ func (e *evaluator) imageStep(src Source, in Instruction) (Step, error) {
 	} else {
 		res, err := e.lex.ProcessWordWithMatches(in.Args[0], e)
 		if err != nil {
-			return nil, Errorf(in.Pos, "%v", err)
+			return nil, Errorf(in.Pos, "%w", err)
 		}
 		e.hint(in.Pos, res.Unmatched)
 		words, err := e.lex.ProcessWords(in.Args[0], e)
 		if err != nil {
-			return nil, Errorf(in.Pos, "%v", err)
+			return nil, Errorf(in.Pos, "%w", err)
 		}
 		img.Refs = words
 	}
@@ -338,7 +338,7 @@ func (e *evaluator) imageStep(src Source, in Instruction) (Step, error) {
 func (e *evaluator) expand(pos Pos, word string) (string, error) {
 	res, err := e.lex.ProcessWordWithMatches(word, e)
 	if err != nil {
-		return "", Errorf(pos, "%v", err)
+		return "", Errorf(pos, "%w", err)
 	}
 	e.hint(pos, res.Unmatched)
 	return res.Result, nil

@@ -88,7 +88,7 @@ func instruction(file string, n *parser.Node) (Instruction, error) {
 		// the words are in the original text.
 		args, isJSON, err := imageArgs(rest(n.Original))
 		if err != nil {
-			return in, Errorf(pos, "IMAGE: %v", err)
+			return in, Errorf(pos, "IMAGE: %w", err)
 		}
 		if len(args) == 0 {
 			return in, Errorf(pos, "IMAGE requires at least one image reference")
@@ -110,7 +110,7 @@ func copyFlags(in *Instruction, flags []string) error {
 				return Errorf(in.Pos, "COPY --chmod given twice")
 			}
 			if _, err := ParseMode(val); err != nil && !strings.Contains(val, "$") {
-				return Errorf(in.Pos, "COPY --chmod=%s: %v", val, err)
+				return Errorf(in.Pos, "COPY --chmod=%s: %w", val, err)
 			}
 			in.Chmod = val
 		default:

@@ -200,3 +200,16 @@ func TestShellJoin(t *testing.T) {
 		}
 	}
 }
+
+// Errorf wraps like fmt.Errorf: the position goes in front, the cause stays
+// in the chain, so callers can still ask errors.Is about it.
+func TestErrorfWraps(t *testing.T) {
+	cause := errors.New("the cause")
+	err := Errorf(Pos{File: "Kubefile", Line: 3}, "COPY a: %w", cause)
+	if !errors.Is(err, cause) {
+		t.Errorf("errors.Is(%v, cause) = false", err)
+	}
+	if got, want := err.Error(), "Kubefile:3: COPY a: the cause"; got != want {
+		t.Errorf("err = %q, want %q", got, want)
+	}
+}

@@ -1,0 +1,117 @@
+package depcheck
+
+// std allows every package of the standard library.
+const std = "std"
+
+// Test helpers: product code must never import them, tests may where the
+// design says so (DESIGN.md section 6: real sshd hosts, the fake distribution).
+const (
+	testhost    = "internal/testhost"    // network-namespace hosts with a real sshd
+	fakek8stest = "internal/fakek8stest" // builds and drives testdata/fakek8s
+	benchtree   = "internal/benchtree"   // synthetic trees for benchmarks
+)
+
+// ggcr is go-containerregistry: pulls in packer, the registry adapter, and
+// registries for tests.
+const ggcr = "github.com/google/go-containerregistry/..."
+
+// rules is DESIGN.md section 1 as allow-lists. pkg is a package or a tree
+// ("x/..."), relative to the module; a tree may always import inside itself
+// ("sub-packages are free"). Entries are std, project packages (relative) or
+// external packages, with "/..." for everything below. Project entries come
+// from DESIGN.md; external ones, where DESIGN.md is silent, from what the code
+// imports for its job. Every package of the module is covered by exactly one
+// rule.
+var rules = []rule{
+	// The on-disk format: DESIGN.md says std and zstd, nothing else.
+	{pkg: "payload",
+		imports: []string{std, "github.com/klauspost/compress/zstd"},
+		tests:   []string{benchtree}},
+
+	// The build: payload below it; buildkit's Dockerfile parser (not the rest
+	// of buildkit), helm for charts, go-containerregistry for pulls.
+	{pkg: "packer/...",
+		imports: []string{std, "payload",
+			"github.com/moby/buildkit/frontend/dockerfile/...",
+			"helm.sh/helm/v3/...",
+			"sigs.k8s.io/yaml",
+			"github.com/distribution/reference",
+			ggcr,
+			"github.com/schollz/progressbar/v3"},
+		tests: []string{benchtree}},
+
+	// The embedded registry: payload below it; distribution serves, logrus is
+	// distribution's logger, go-containerregistry pushes.
+	{pkg: "registry/...",
+		imports: []string{std, "payload",
+			"github.com/distribution/distribution/v3/...",
+			"github.com/distribution/reference",
+			ggcr,
+			"github.com/sirupsen/logrus"},
+		tests: []string{"golang.org/x/crypto/bcrypt", "golang.org/x/sys/unix"}},
+
+	// The deployer: payload only (it is handed the registry's address, it
+	// does not import the registry); SSH and SFTP for the hosts.
+	{pkg: "deployer/...",
+		imports: []string{std, "payload",
+			"go.yaml.in/yaml/v3",
+			"golang.org/x/crypto/ssh/...",
+			"github.com/pkg/sftp"},
+		tests: []string{testhost, fakek8stest}},
+
+	// The wizard: the deployer's config and event types, not the deployer
+	// (and so no SSH), and payload's metadata.
+	{pkg: "tui/...",
+		imports: []string{std, "payload", "deployer/clusterfile", "deployer/event",
+			"github.com/charmbracelet/bubbles/...",
+			"github.com/charmbracelet/bubbletea",
+			"github.com/charmbracelet/lipgloss",
+			"github.com/charmbracelet/x/ansi",
+			"github.com/muesli/termenv"},
+		tests: []string{"github.com/charmbracelet/x/exp/teatest"}},
+
+	// The installer: everything it runs, and no build code.
+	{pkg: "stub/...",
+		imports: []string{std, "payload", "registry/...", "deployer/...", "tui/...",
+			"internal/progress", "internal/version",
+			"github.com/spf13/cobra"},
+		tests: []string{testhost, fakek8stest, "golang.org/x/sys/unix"}},
+
+	// The build tool: packer and payload; authn for --registry-auth.
+	{pkg: "cmd/...",
+		imports: []string{std, "packer/...", "payload",
+			"internal/progress", "internal/version",
+			"github.com/spf13/cobra",
+			"github.com/google/go-containerregistry/pkg/authn"},
+		tests: []string{ggcr}},
+
+	// internal/: shared helpers (imported by cmd and stub), test helpers
+	// (imported by tests only) and tools (imported by nothing).
+	{pkg: "internal/version", imports: []string{std}},
+	{pkg: "internal/progress", imports: []string{std, "github.com/schollz/progressbar/v3", "golang.org/x/term"}},
+	{pkg: testhost + "/...", imports: []string{std, "golang.org/x/crypto/ssh"}},
+	{pkg: fakek8stest, imports: []string{std}, tests: []string{testhost}},
+	{pkg: benchtree, imports: []string{std}},
+	{pkg: "internal/benchtool", imports: []string{std, benchtree}},
+	{pkg: "internal/demoregistry", imports: []string{std, ggcr}},
+	{pkg: "internal/kubeimages", imports: []string{std, ggcr}},
+	{pkg: "internal/kubee2e", imports: []string{std}, tests: []string{testhost, ggcr}},
+	{pkg: "internal/depcheck", imports: []string{std}},
+}
+
+// bans are kept over whole build closures: what an allowed external module
+// could pull in indirectly, and what must never ship in a binary.
+var bans = []ban{
+	{pkg: "stub",
+		why:    "the installer carries no build code (STYLE.md: stub must not import packer)",
+		banned: []string{"packer/...", "helm.sh/...", "github.com/moby/buildkit/...", "k8s.io/..."}},
+	{pkg: "tui/...",
+		why:    "the wizard never opens SSH itself (STYLE.md habit 13)",
+		banned: []string{"deployer/ssh/...", "golang.org/x/crypto/ssh/...", "github.com/pkg/sftp/...", "helm.sh/..."}},
+	{pkg: "deployer/...",
+		why:    "the deployer is handed the registry's address: it builds and pulls nothing",
+		banned: []string{"helm.sh/...", "github.com/moby/buildkit/...", ggcr}},
+	{pkg: "registry/...",
+		why:    "the registry serves what the payload holds: no build code",
+		banned: []string{"helm.sh/...", "github.com/moby/buildkit/..."}},
+}
