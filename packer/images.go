@@ -27,9 +27,12 @@ type ImageOptions struct {
 	Add []string
 	// Ignore drops references matching these patterns (--ignore-image).
 	Ignore []string
-	// IncludeExtras carries references found only in args, env or embedded
-	// YAML; without it they are warnings.
-	IncludeExtras bool
+	// SkipExtras leaves out the references found only outside pod-spec
+	// image fields (container args and env, YAML embedded in ConfigMaps,
+	// custom resources), which are carried by default: the software pulls
+	// them at run time, and an air-gapped site has nowhere to pull from.
+	// The log names every extra either way, with where it was found.
+	SkipExtras bool
 	// Pull configures the pulls; its Platforms default to the build's.
 	Pull pull.Options
 	// DryRun, when set, receives the final list (one reference per line) and
@@ -44,19 +47,12 @@ func NewImageStep(o ImageOptions) ImageStep {
 	return func(ctx context.Context, req ImageRequest) (ImageResult, error) {
 		version, source := discover.KubeVersionFS(req.Rootfs, nil, o.KubeVersion)
 		fmt.Fprintf(req.Log, "images: charts render for Kubernetes %s (%s)\n", version, source)
-		found, err := discover.FindFS(ctx, req.Rootfs, discover.Options{KubeVersion: version, IncludeExtras: o.IncludeExtras})
+		found, err := discover.FindFS(ctx, req.Rootfs, discover.Options{KubeVersion: version, IncludeExtras: !o.SkipExtras})
 		if err != nil {
 			return ImageResult{}, err
 		}
 		for _, w := range found.Warnings {
 			fmt.Fprintf(req.Log, "warning: %s: %s\n", w.Source, w.Message)
-		}
-		for _, x := range found.UncarriedExtras() {
-			src := ""
-			if len(x.Sources) > 0 {
-				src = x.Sources[0].String() + ": "
-			}
-			fmt.Fprintf(req.Log, "warning: %s%s is named outside a pod spec (args, env or embedded YAML): not carried; --include-extra-images carries it\n", src, x.Ref)
 		}
 		refs := found.Refs()
 		for _, l := range req.Lines {
@@ -70,6 +66,7 @@ func NewImageStep(o ImageOptions) ImageStep {
 		if err != nil {
 			return ImageResult{}, err
 		}
+		reportExtras(req.Log, found.ExtraOnly(), refs, o.SkipExtras)
 		if o.DryRun != nil {
 			for _, r := range refs {
 				fmt.Fprintln(o.DryRun, r)
@@ -99,7 +96,7 @@ func NewImageStep(o ImageOptions) ImageStep {
 		}
 		files, images, err := pull.Store(ctx, todo, req.Writer, po)
 		if err != nil {
-			return ImageResult{}, err
+			return ImageResult{}, explainExtras(err, found.ExtraOnly())
 		}
 		// The installer carries the inherited images and the new ones.
 		for _, im := range req.Inherited {

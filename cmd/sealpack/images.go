@@ -22,7 +22,8 @@ type imageFlags struct {
 	imageLists    []string
 	ignore        []string
 	kubeVersion   string
-	includeExtras bool
+	skipExtras    bool
+	includeExtras bool // deprecated, a no-op: extras are carried by default
 	cacheDir      string
 	jobs          int
 }
@@ -36,16 +37,28 @@ func (f *imageFlags) register(cmd *cobra.Command) {
 	fl.StringArrayVar(&f.imageLists, "image-list", nil, "a file of extra image references, one per line; repeatable")
 	fl.StringArrayVar(&f.ignore, "ignore-image", nil, "do not carry images matching this pattern (glob or prefix); repeatable")
 	fl.StringVar(&f.kubeVersion, "kube-version", "", "Kubernetes version Helm charts render for (default: the image's, else the newest known)")
-	fl.BoolVar(&f.includeExtras, "include-extra-images", false, "also carry images named only in container args, env or embedded YAML")
+	fl.BoolVar(&f.skipExtras, "skip-extra-images", false, "do not carry images named only outside pod-spec image fields (container args and env, YAML embedded in ConfigMaps, custom resources); the build names each one it leaves out")
+	// Kept, hidden, so that scripts written when extras were opt-in still
+	// run; step says it is deprecated, on stderr. (cobra's MarkDeprecated
+	// prints on the command's output, which may be stdout, and stdout of a
+	// dry run holds nothing but image references.)
+	fl.BoolVar(&f.includeExtras, "include-extra-images", false, "deprecated: extra images are carried by default")
+	_ = fl.MarkHidden("include-extra-images") // fails only for an undefined flag
 	fl.StringVar(&f.cacheDir, "cache-dir", "", "keep pulled layers in this blob cache, shared by builds (one more copy on disk; a rebuild to the same output reuses the old installer's layers without it)")
 	fl.IntVar(&f.jobs, "jobs", 4, "parallel downloads")
 }
+
+// deprecatedIncludeExtras is said when --include-extra-images is given.
+const deprecatedIncludeExtras = "warning: --include-extra-images is deprecated: extra images are carried by default now, so it does nothing; --skip-extra-images leaves them out"
 
 // step builds the image step for platforms (the first is the installer's).
 // The installer at output, when there is one, lends its layers: a rebuild
 // downloads none it carried.
 func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string) (packer.ImageStep, func(), error) {
-	o := packer.ImageOptions{KubeVersion: f.kubeVersion, Ignore: f.ignore, IncludeExtras: f.includeExtras}
+	if cmd.Flags().Changed("include-extra-images") {
+		fmt.Fprintln(cmd.ErrOrStderr(), deprecatedIncludeExtras)
+	}
+	o := packer.ImageOptions{KubeVersion: f.kubeVersion, Ignore: f.ignore, SkipExtras: f.skipExtras}
 	for _, file := range f.imageLists {
 		refs, err := discover.ReadImageList(file)
 		if err != nil {

@@ -2,19 +2,20 @@ package discover
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode"
-
-	"github.com/distribution/reference"
 )
 
 // Extras are guesses: strings that look like image references where software
 // may pull them at run time. To keep decoys out (a controller class
-// "k8s.io/ingress-nginx", a CIDR "10.244.0.0/16", "host:port"), a token counts
+// "k8s.io/ingress-nginx", a CIDR "10.244.0.0/16", "host:port", a tcp-services
+// entry "default/svc:8080", a label "kubernetes.io/arch:amd64"), a token counts
 // only with a real image shape: a digest, or a path with a version-like tag
 // ("quay.io/x/y:v1", "rancher/foo:1.2"). Where the context says "image" (a
 // flag --helper-image, an env HELPER_IMAGE, a key sidecarImage), a tag or a
-// path is enough; a key named exactly "image" takes any reference.
+// path is enough; the image of a container-like map (a Tekton step, an Argo
+// container) takes any reference. The shapes are in refshape.go.
 
 // strength is how much the context says that a string is an image.
 type strength int
@@ -22,7 +23,7 @@ type strength int
 const (
 	noContext  strength = iota // a plain string: image shape required
 	imageish                   // the flag, env or key name says image
-	imageField                 // a field named "image"
+	imageField                 // the image of a container-like map
 )
 
 // scanArgs records references in command or args items.
@@ -76,20 +77,11 @@ func (c *collector) imageKeys(v any, s scope, path string) {
 	switch v := v.(type) {
 	case map[string]any:
 		for _, k := range sortedKeys(v) {
-			if isContainerList(v[k]) {
+			if slices.Contains(containerLists[:], k) && isContainerList(v[k]) {
 				continue // already recorded as pod-spec images by the shape walk
 			}
 			if str, ok := v[k].(string); ok {
-				ctx := noContext
-				switch {
-				case strings.EqualFold(k, "image"):
-					ctx = imageField
-				case isImageName(k):
-					ctx = imageish
-				default:
-					continue
-				}
-				if ref, ok := candidate(str, ctx); ok {
+				if ref, ok := settingRef(k, str, v); ok {
 					src := s.field(path + k)
 					src.Raw = str
 					c.add(true, ref, src)
@@ -105,9 +97,33 @@ func (c *collector) imageKeys(v any, s scope, path string) {
 	}
 }
 
+// settingRef returns the reference that the string value of key in m (a map
+// of a custom resource's spec) names, if the key says image. Outside a
+// container-like map the value must carry a tag or a path (a bare "proxyv2"
+// is a component that Istio prefixes with its hub), and an untagged one is
+// left to the operator when a tag or version sits beside it.
+func settingRef(key, value string, m map[string]any) (string, bool) {
+	if strings.EqualFold(key, "image") && containerLike(m) {
+		return candidate(value, imageField)
+	}
+	if !isImageName(key) {
+		return "", false
+	}
+	ref, ok := candidate(value, imageish)
+	if ok && untagged(value) && completesName(m) {
+		return "", false
+	}
+	return ref, ok
+}
+
 // scanText records the image-shaped tokens of a free-text string (one arg, a
 // shell script line, an env value).
 func (c *collector) scanText(text string, ctx strength, s scope, field string) {
+	if ctx == imageish && len(strings.Fields(text)) > 1 {
+		// The name says what one value is; in a script or a document it
+		// says nothing of each word ("images.yaml" holding apps/v1).
+		ctx = noContext
+	}
 	for _, tok := range strings.FieldsFunc(text, isSeparator) {
 		tctx := ctx
 		if i := strings.LastIndexByte(tok, '='); i >= 0 {
@@ -126,53 +142,27 @@ func (c *collector) scanText(text string, ctx strength, s scope, field string) {
 	}
 }
 
-func isSeparator(r rune) bool {
-	return unicode.IsSpace(r) || strings.ContainsRune("\"'`,;()[]{}<>|&", r)
-}
-
-// candidate returns the normalized reference when tok has an image shape
-// strong enough for its context.
-func candidate(tok string, ctx strength) (string, bool) {
-	if tok == "" || strings.Contains(tok, "://") || strings.ContainsAny(tok, "$%*?\\!#^~+") ||
-		strings.HasPrefix(tok, "/") || strings.HasPrefix(tok, "-") || strings.HasPrefix(tok, ".") {
-		return "", false
-	}
-	named, err := reference.ParseNormalizedNamed(tok)
-	if err != nil {
-		return "", false
-	}
-	ref := reference.TagNameOnly(named).String()
-	if _, ok := named.(reference.Digested); ok || ctx == imageField {
-		return ref, true
-	}
-	name, _, _ := strings.Cut(tok, "@")
-	hasPath := strings.Contains(name, "/")
-	tagged, hasTag := named.(reference.Tagged)
-	switch ctx {
-	case imageish:
-		return ref, hasTag || hasPath
-	default:
-		return ref, hasTag && hasPath && versionLike(tagged.Tag())
-	}
-}
-
-// versionLike reports whether a tag looks like a version: label values such
-// as "kubernetes.io/os:linux" do not.
-func versionLike(tag string) bool {
-	return tag == "latest" || strings.ContainsAny(tag, "0123456789")
-}
-
-// isImageName reports whether a flag, env or key name says that its value
-// is an image reference, and not its pull policy, tag or registry.
-func isImageName(name string) bool {
-	n := strings.ToLower(strings.TrimLeft(name, "-"))
-	if !strings.Contains(n, "image") {
-		return false
-	}
-	for _, not := range [...]string{"pull", "policy", "secret", "tag", "repo", "registry", "version", "digest"} {
-		if strings.Contains(n, not) {
-			return false
+// dropComments blanks the comments of a config file or script kept in a
+// ConfigMap: a line starting with "#" or "//", and the rest of a line from a
+// "#" after a blank. A commented-out setting is not pulled, and Knative's
+// _example blocks quote whole configurations.
+func dropComments(text string) string {
+	lines := strings.Split(text, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(strings.TrimSpace(l), "//") {
+			lines[i] = ""
+			continue
+		}
+		for j := 0; j < len(l); j++ {
+			if l[j] == '#' && (j == 0 || l[j-1] == ' ' || l[j-1] == '\t') {
+				lines[i] = l[:j]
+				break
+			}
 		}
 	}
-	return true
+	return strings.Join(lines, "\n")
+}
+
+func isSeparator(r rune) bool {
+	return unicode.IsSpace(r) || strings.ContainsRune("\"'`,;()[]{}<>|&", r)
 }

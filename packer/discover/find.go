@@ -18,7 +18,8 @@ type Options struct {
 	// empty means DefaultKubeVersion. See KubeVersion.
 	KubeVersion string
 	// IncludeExtras adds the extras (references outside pod-spec image
-	// fields) to Result.Images.
+	// fields) to Result.Images. sealpack build sets it unless told
+	// --skip-extra-images; the library leaves the guesses out unless asked.
 	IncludeExtras bool
 }
 

@@ -205,13 +205,28 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []string
-	for _, e := range r.UncarriedExtras() {
-		got = append(got, e.Ref)
-	}
-	if want := []string{"docker.io/example/other:2"}; !slices.Equal(got, want) {
+	want := []string{"docker.io/example/other:2"}
+	if got := refsOf(r.UncarriedExtras()); !slices.Equal(got, want) {
 		t.Errorf("uncarried extras = %q, want %q", got, want)
 	}
+	// ExtraOnly is the same set whether the extras are carried or not.
+	for _, include := range []bool{false, true} {
+		r, err := Find(context.Background(), root, Options{IncludeExtras: include})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := refsOf(r.ExtraOnly()); !slices.Equal(got, want) {
+			t.Errorf("IncludeExtras %v: extra-only = %q, want %q", include, got, want)
+		}
+	}
+}
+
+func refsOf(images []Image) []string {
+	var out []string
+	for _, im := range images {
+		out = append(out, im.Ref)
+	}
+	return out
 }
 
 func TestFindErrors(t *testing.T) {

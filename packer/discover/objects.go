@@ -269,7 +269,7 @@ func (c *collector) configMap(m map[string]any, s scope) {
 		}
 		t := s
 		t.extra = true
-		c.scanText(text, ctx, t, "data["+key+"]")
+		c.scanText(dropComments(text), ctx, t, "data["+key+"]")
 		if !strings.Contains(text, "image") {
 			continue // no Pod YAML here: spare the YAML parser
 		}

@@ -75,6 +75,8 @@ type Result struct {
 	Warnings []Warning
 	// KubeVersion is the Kubernetes version charts were rendered for.
 	KubeVersion string
+
+	extraOnly []Image // Extras that no pod spec or images.txt names
 }
 
 // Refs returns the references of Images.
@@ -97,6 +99,11 @@ func (r *Result) UncarriedExtras() []Image {
 	}
 	return out
 }
+
+// ExtraOnly returns the extras that no pod spec or images.txt names: what
+// Options.IncludeExtras adds to Images, whether it was set or not, so that a
+// build can say what carrying them (or leaving them out) changes.
+func (r *Result) ExtraOnly() []Image { return r.extraOnly }
 
 func cmpRef(im Image, ref string) int { return strings.Compare(im.Ref, ref) }
 
@@ -130,6 +137,11 @@ func (c *collector) warn(src Source, format string, args ...any) {
 
 func (c *collector) result(includeExtras bool) *Result {
 	r := &Result{Extras: sorted(c.extra), Warnings: c.warnings}
+	for _, e := range r.Extras {
+		if c.pod[e.Ref] == nil {
+			r.extraOnly = append(r.extraOnly, e)
+		}
+	}
 	all := c.pod
 	if includeExtras {
 		all = make(map[string]*Image, len(c.pod)+len(c.extra))
