@@ -25,7 +25,14 @@ func Apply(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 		return err
 	}
 	defer r.close()
-	return r.finish(r.runPhases(ctx, installPhases()))
+	if err := r.checkUpgrade(); err != nil {
+		return r.finish(err)
+	}
+	err = r.runPhases(ctx, installPhases())
+	if err == nil && !r.opts.DryRun {
+		err = r.state.SetInstalled(r.installerID())
+	}
+	return r.finish(err)
 }
 
 // Preflight connects to every host and runs the read-only checks, reporting

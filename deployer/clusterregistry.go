@@ -12,6 +12,7 @@ import (
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/payload"
+	"golang.org/x/crypto/bcrypt"
 )
 
 // The cluster's own registry: every master runs the installer program in
@@ -31,6 +32,8 @@ const (
 	clusterRegistryLayout = clusterRegistryDir + "/layout"
 	clusterRegistryCert   = clusterRegistryDir + "/tls/server.crt"
 	clusterRegistryKey    = clusterRegistryDir + "/tls/server.key"
+	// clusterRegistryHtpasswd holds spec.registry.username's bcrypt hash.
+	clusterRegistryHtpasswd = clusterRegistryDir + "/htpasswd"
 )
 
 // layoutFiles are the files a master's registry serves: the payload's OCI
@@ -59,11 +62,16 @@ func (r *run) seedBytes() int64 {
 	return sizeOf(r.layoutFiles()) + r.opts.Payload.Index().StubSize
 }
 
+// inClusterRegistry reports whether the masters serve the images.
+func (r *run) inClusterRegistry() bool {
+	return r.opts.ClusterRegistry && r.cluster.Registry.External == nil && len(r.opts.Payload.Index().Images) > 0
+}
+
 // clusterRegistries are the registry addresses every host's containerd
 // lists as mirrors after the installer's own: one per master, but for the
 // masters this run deletes.
 func (r *run) clusterRegistries() []string {
-	if !r.opts.ClusterRegistry {
+	if !r.inClusterRegistry() {
 		return nil
 	}
 	var out []string
@@ -80,6 +88,10 @@ func (r *run) clusterRegistries() []string {
 // checked against the cluster's CA, which is installed on the host for that
 // (unless the Clusterfile asks for plain HTTP).
 func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error) {
+	if r.opts.ClusterRegistry && r.cluster.Registry.External != nil {
+		m, err := r.externalMirror(ctx, ip)
+		return []mirror{m}, err
+	}
 	var out []mirror
 	if forward != "" {
 		out = append(out, mirror{addr: forward})
@@ -100,7 +112,7 @@ func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error)
 		ca = hostCAPath
 	}
 	for _, reg := range regs {
-		out = append(out, mirror{addr: reg, ca: ca})
+		out = append(out, mirror{addr: reg, tls: !r.cluster.Registry.Insecure, ca: ca})
 	}
 	return out, nil
 }
@@ -142,6 +154,21 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 		}
 		tlsArgs = " --tls-cert " + clusterRegistryCert + " --tls-key " + clusterRegistryKey
 	}
+	if u := r.cluster.Registry.Username; u != "" {
+		if r.cluster.Registry.Password == "" {
+			return fmt.Errorf("spec.registry.password: missing for user %s: give it in the Clusterfile or in SEALPACK_REGISTRY_PASSWORD", u)
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(r.cluster.Registry.Password), bcrypt.DefaultCost)
+		if err != nil {
+			return fmt.Errorf("spec.registry.password: %w", err)
+		}
+		if err := r.putFile(ctx, ip, []byte(u+":"+string(hash)+"\n"), clusterRegistryHtpasswd, 0o600); err != nil {
+			return err
+		}
+		tlsArgs += " --htpasswd " + clusterRegistryHtpasswd
+	} else if _, err := r.exec(ctx, event.Registry, ip, "rm -f "+clusterRegistryHtpasswd, nil); err != nil {
+		return err
+	}
 	script := fmt.Sprintf(registryStartScript, shq(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs, clusterRegistryLayout)
 	if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
 		return fmt.Errorf("starting the cluster registry on %s: %w", ip, err)
@@ -149,28 +176,28 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 	return nil
 }
 
-// refreshMirrors rewrites the mirrors of the hosts this run does not
-// change when it adds or deletes masters, so that every host lists exactly
-// the masters' registries that exist. The installer's own registry is not
-// listed there: it goes away with the installer.
+// refreshMirrors rewrites, once the masters' registries serve, the mirrors
+// of the hosts this run worked on without the installer's own registry (it
+// goes away with the installer; a node must not try a port of its loopback
+// that something else may hold by then), and, when the run added or deleted
+// masters, those of every other host, so that each lists exactly the
+// masters' registries that exist.
 func (r *run) refreshMirrors(ctx context.Context, phase string) error {
-	if !r.opts.ClusterRegistry || len(r.opts.Payload.Index().Images) == 0 {
+	if !r.inClusterRegistry() {
 		return nil
 	}
-	changed := false
+	mastersChanged := false
 	for _, ip := range r.targets {
-		changed = changed || r.host(ip).IsMaster()
+		mastersChanged = mastersChanged || r.host(ip).IsMaster()
 	}
-	if !changed {
-		return nil
-	}
-	var others []string
+	var hosts []string
 	for _, h := range r.hosts {
-		if !slices.Contains(r.targets, h.IP) {
-			others = append(others, h.IP)
+		mine := slices.Contains(r.targets, h.IP)
+		if (mine && !r.leaving[h.IP]) || (!mine && mastersChanged) {
+			hosts = append(hosts, h.IP)
 		}
 	}
-	return parallel(ctx, others, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+	return parallel(ctx, hosts, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		mirrors, err := r.mirrors(ctx, ip, "")
 		if err != nil {
 			return err

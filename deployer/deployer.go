@@ -35,6 +35,9 @@ type Options struct {
 	AcceptNewHostKeys bool
 	// DryRun connects and runs preflight, then reports the plan; no host changes.
 	DryRun bool
+	// AllowDowngrade installs an installer whose version is older than the
+	// one installed; without it that is refused.
+	AllowDowngrade bool
 	// Concurrency caps the hosts worked on at once (default 10).
 	Concurrency int
 	// Sink receives progress events; it must be safe for concurrent use.
@@ -61,6 +64,11 @@ type Options struct {
 	// stay pullable after the installer has exited. False: the hosts pull
 	// from the installer only while it runs.
 	ClusterRegistry bool
+	// PushImages copies every carried image into the registry at target
+	// (host[:port]), keeping repository paths: for the site's registry
+	// (spec.registry.externalRegistry). The installer program passes
+	// registry.Push; progress lines go to out.
+	PushImages func(ctx context.Context, target string, auth RegistryAuth, out io.Writer) error
 	// Stats, when not nil, is filled with where the time of the run went.
 	Stats *Stats
 }
@@ -296,18 +304,22 @@ func (r *run) account(name string, wall time.Duration) string {
 }
 
 // step runs fn on host unless the state says it is done, then records it.
-func (r *run) step(ctx context.Context, phase, host string, fn func(ctx context.Context) error) error {
-	if r.state.Done(phase, host) {
+func (r *run) step(ctx context.Context, phase, host, inputs string, fn func(ctx context.Context) error) error {
+	done, why := r.state.Current(phase, host, inputs)
+	if done {
 		r.emit(event.Event{Type: event.HostSkip, Phase: phase, Host: host, Message: "already done"})
 		return nil
 	}
-	r.emit(event.Event{Type: event.HostStart, Phase: phase, Host: host})
+	if why != "" {
+		r.logs.Printf(phase, host, "%s", why)
+	}
+	r.emit(event.Event{Type: event.HostStart, Phase: phase, Host: host, Message: why})
 	if err := fn(ctx); err != nil {
 		r.emit(event.Event{Type: event.HostFail, Phase: phase, Host: host, Message: err.Error()})
 		return err
 	}
 	r.emit(event.Event{Type: event.HostDone, Phase: phase, Host: host})
-	return r.state.Mark(phase, host)
+	return r.state.MarkInputs(phase, host, inputs, r.opts.Payload.Digest())
 }
 
 // exec runs a script on host as root, logging its output to the host's log.
@@ -381,6 +393,7 @@ func secretsOf(c *clusterfile.Cluster) []string {
 	for _, h := range c.Hosts() {
 		add(h.SSH)
 	}
+	out = append(out, c.Registry.Password)
 	if e := c.Registry.External; e != nil {
 		out = append(out, e.Password)
 	}

@@ -69,7 +69,7 @@ func (r *run) distributeBytes(ip string) int64 {
 func (distribute) Total(r *run) int64 {
 	var n int64
 	for _, ip := range r.targets {
-		if !r.state.Done(event.Distribute, ip) {
+		if done, _ := r.state.Current(event.Distribute, ip, r.distributeInputs(ip)); !done {
 			n += r.distributeBytes(ip)
 		}
 	}
@@ -79,18 +79,23 @@ func (distribute) Total(r *run) int64 {
 func (d distribute) Plan(r *run) []string {
 	var out []string
 	for _, ip := range r.targets {
-		if r.state.Done(event.Distribute, ip) {
+		done, why := r.state.Current(event.Distribute, ip, r.distributeInputs(ip))
+		if done {
 			continue
 		}
-		out = append(out, fmt.Sprintf("%s: copy %d files (%s) to %s, install bin/* into /usr/local/bin",
-			ip, len(r.filesFor(ip)), payload.HumanBytes(r.distributeBytes(ip)), RootfsDir))
+		line := fmt.Sprintf("%s: copy %d files (%s) to %s (those already there are kept), install bin/* into /usr/local/bin",
+			ip, len(r.filesFor(ip)), payload.HumanBytes(r.distributeBytes(ip)), RootfsDir)
+		if why != "" {
+			line += "; " + why
+		}
+		out = append(out, line)
 	}
 	return out
 }
 
 func (d distribute) Run(ctx context.Context, r *run) error {
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		return r.step(ctx, event.Distribute, ip, func(ctx context.Context) error { return d.host(ctx, r, ip) })
+		return r.step(ctx, event.Distribute, ip, r.distributeInputs(ip), func(ctx context.Context) error { return d.host(ctx, r, ip) })
 	})
 }
 

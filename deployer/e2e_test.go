@@ -55,6 +55,7 @@ type payloadSpec struct {
 	cmds   []string
 	env    []string
 	images []payload.Image // what the index says is carried
+	labels map[string]string
 }
 
 func testPayloadWith(t testing.TB, spec payloadSpec) *payload.Reader {
@@ -102,8 +103,11 @@ spec:
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := payload.Meta{Platform: "linux/amd64", Labels: map[string]string{payload.LabelTitle: "e2e"},
-		Cmds: cmds, Env: spec.env, Images: spec.images}
+	labels := map[string]string{payload.LabelTitle: "e2e"}
+	for k, v := range spec.labels {
+		labels[k] = v
+	}
+	meta := payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds, Env: spec.env, Images: spec.images}
 	for i, p := range paths {
 		mode := os.FileMode(0o644)
 		if strings.HasPrefix(p, "bin/") || strings.HasPrefix(p, "scripts/") {

@@ -27,10 +27,14 @@ func (h hostInit) Plan(r *run) []string {
 	var out []string
 	_, hasScript := r.opts.Payload.File(initHostScript)
 	for _, ip := range r.targets {
-		if r.state.Done(event.HostInit, ip) {
+		done, why := r.state.Current(event.HostInit, ip, r.hostInitInputs(ip))
+		if done {
 			continue
 		}
 		line := ip + ": "
+		if why != "" {
+			line += "(" + why + ") "
+		}
 		if hasScript {
 			line += "run " + initHostScript + ", "
 		}
@@ -41,17 +45,24 @@ func (h hostInit) Plan(r *run) []string {
 
 func (h hostInit) Run(ctx context.Context, r *run) error {
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		return r.step(ctx, event.HostInit, ip, func(ctx context.Context) error {
+		return r.step(ctx, event.HostInit, ip, r.hostInitInputs(ip), func(ctx context.Context) error {
 			script := "set -e\n"
-			if addr := r.openRegistry(ip); addr != "" {
+			addr := r.openRegistry(ip)
+			if addr != "" {
 				mirrors, err := r.mirrors(ctx, ip, addr)
 				if err != nil {
+					return err
+				}
+				if err := r.putPullCredentials(ctx, ip); err != nil {
 					return err
 				}
 				script += mirrorScript(registryHosts(r.opts.Payload), mirrors) + r.registryNameScript(ip)
 			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
+			}
+			if addr != "" {
+				script += containerdConfScript
 			}
 			script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shq(r.cluster.Name), markerPath)
 			_, err := r.exec(ctx, event.HostInit, ip, script, r.env(ip))
@@ -61,11 +72,12 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 }
 
 // mirror is a registry containerd pulls through: the installer's own over
-// plain HTTP on the host's loopback (ca empty), or a master's over HTTPS,
-// checked against the cluster's registry CA at path ca.
+// plain HTTP on the host's loopback, a master's over HTTPS checked against
+// the cluster's registry CA at path ca, or the site's registry.
 type mirror struct {
 	addr string
-	ca   string
+	tls  bool
+	ca   string // empty: the system's CAs
 }
 
 // registryHosts lists the registries the carried images come from.
@@ -102,11 +114,14 @@ func mirrorScript(hosts []string, mirrors []mirror) string {
 		fmt.Fprintf(&b, "# written by sealpack: images of %s are served by the cluster registry\n", host)
 		fmt.Fprintf(&b, "server = %s\n", strconv.Quote(server))
 		for _, m := range mirrors {
-			if m.ca == "" {
+			switch {
+			case !m.tls:
 				fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  skip_verify = true\n", strconv.Quote("http://"+m.addr))
-				continue
+			case m.ca == "":
+				fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n", strconv.Quote("https://"+m.addr))
+			default:
+				fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = %s\n", strconv.Quote("https://"+m.addr), strconv.Quote(m.ca))
 			}
-			fmt.Fprintf(&b, "\n[host.%s]\n  capabilities = [\"pull\", \"resolve\"]\n  ca = %s\n", strconv.Quote("https://"+m.addr), strconv.Quote(m.ca))
 		}
 		b.WriteString("SEALPACK_EOF\n")
 	}

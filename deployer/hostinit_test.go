@@ -9,7 +9,7 @@ import (
 // original server: containerd tries them in that order, so pulls keep
 // working once the installer (the first) is gone.
 func TestMirrorScriptOrder(t *testing.T) {
-	s := mirrorScript([]string{"docker.io", "registry.k8s.io"}, []mirror{{addr: "127.0.0.1:5050"}, {addr: "10.0.0.11:5000", ca: hostCAPath}, {addr: "10.0.0.12:5000", ca: hostCAPath}})
+	s := mirrorScript([]string{"docker.io", "registry.k8s.io"}, []mirror{{addr: "127.0.0.1:5050"}, {addr: "10.0.0.11:5000", tls: true, ca: hostCAPath}, {addr: "10.0.0.12:5000", tls: true, ca: hostCAPath}})
 	for _, reg := range []string{"docker.io", "registry.k8s.io"} {
 		_, body, ok := strings.Cut(s, "cat > '/etc/containerd/certs.d/"+reg+"'/hosts.toml <<'SEALPACK_EOF'\n")
 		if !ok {

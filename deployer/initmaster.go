@@ -41,7 +41,7 @@ func (initMaster0) Plan(r *run) []string {
 }
 
 func (initMaster0) Run(ctx context.Context, r *run) error {
-	err := r.step(ctx, event.InitMaster0, r.master0, func(ctx context.Context) error {
+	err := r.step(ctx, event.InitMaster0, r.master0, "", func(ctx context.Context) error {
 		// kubeadm refuses a second init: once makes it safe to repeat.
 		out, err := r.once(ctx, event.InitMaster0, r.master0, "kubeadm-init", `kubeadm init --config "$cfg" --upload-certs`, r.kubeadmConfig, nil)
 		if err != nil {

@@ -52,7 +52,7 @@ func (r *run) joiningNodes() []string {
 
 func (joinMasters) Run(ctx context.Context, r *run) error {
 	for _, ip := range r.joiningMasters() {
-		if err := r.step(ctx, event.JoinMasters, ip, func(ctx context.Context) error { return r.join(ctx, event.JoinMasters, ip, true) }); err != nil {
+		if err := r.step(ctx, event.JoinMasters, ip, "", func(ctx context.Context) error { return r.join(ctx, event.JoinMasters, ip, true) }); err != nil {
 			return fmt.Errorf("host %s: %w", ip, err)
 		}
 	}
@@ -61,7 +61,7 @@ func (joinMasters) Run(ctx context.Context, r *run) error {
 
 func (joinNodes) Run(ctx context.Context, r *run) error {
 	return parallel(ctx, r.joiningNodes(), r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		return r.step(ctx, event.JoinNodes, ip, func(ctx context.Context) error { return r.join(ctx, event.JoinNodes, ip, false) })
+		return r.step(ctx, event.JoinNodes, ip, "", func(ctx context.Context) error { return r.join(ctx, event.JoinNodes, ip, false) })
 	})
 }
 

@@ -223,7 +223,7 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 		report(ip, "memory", event.OK, "%d MiB", mb)
 	}
 	need := r.distributeBytes(ip)
-	if isMaster {
+	if isMaster && r.inClusterRegistry() {
 		need += r.seedBytes() // the images the cluster registry serves
 	}
 	if free := f.diskKB * 1024; free < need+need/10 {
@@ -244,7 +244,7 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 	ports := nodePorts
 	if isMaster {
 		ports = masterPorts
-		if r.opts.ClusterRegistry {
+		if r.inClusterRegistry() {
 			ports = append(append([]int(nil), masterPorts...), r.cluster.RegistryPort())
 		}
 	}

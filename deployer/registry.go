@@ -3,6 +3,7 @@ package deployer
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
@@ -22,6 +23,13 @@ func (registry) Plan(r *run) []string {
 		return nil
 	}
 	var out []string
+	if ext := r.cluster.Registry.External; ext != nil && r.opts.ClusterRegistry {
+		out = append(out, fmt.Sprintf("push %d images to the site's registry %s; no registry runs in the cluster", len(r.opts.Payload.Index().Images), ext.Addr()))
+		for _, ip := range r.targets {
+			out = append(out, fmt.Sprintf("%s: pulls images from %s", ip, ext.Addr()))
+		}
+		return out
+	}
 	for _, ip := range r.targets {
 		line := fmt.Sprintf("%s: pulls images from %s", ip, r.registryAddr(ip))
 		if regs := r.clusterRegistries(); len(regs) > 0 {
@@ -40,6 +48,12 @@ func (registry) Run(ctx context.Context, r *run) error {
 		r.logs.Printf(event.Registry, "", "no images carried: no registry needed")
 		return nil
 	}
+	ext := r.cluster.Registry.External
+	if ext != nil && r.opts.ClusterRegistry {
+		if err := r.pushExternal(ctx); err != nil {
+			return err
+		}
+	}
 	err := parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		r.emit(event.Event{Type: event.HostStart, Phase: event.Registry, Host: ip})
 		addr := r.openRegistry(ip)
@@ -54,7 +68,17 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 			return err
 		}
-		if r.host(ip).IsMaster() && r.opts.ClusterRegistry {
+		if ext != nil && r.opts.ClusterRegistry {
+			host, port := ext.Domain, strconv.Itoa(max(ext.Port, 443))
+			if _, err := r.exec(ctx, event.Registry, ip, fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%s'", host, port), nil); err != nil {
+				err = fmt.Errorf("cannot reach the site's registry at %s: %w", ext.Addr(), err)
+				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
+				return err
+			}
+			r.emit(event.Event{Type: event.HostDone, Phase: event.Registry, Host: ip, Message: "pulls from " + ext.Addr()})
+			return nil
+		}
+		if r.host(ip).IsMaster() && r.inClusterRegistry() {
 			if err := r.seedRegistry(ctx, ip); err != nil {
 				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 				return err
@@ -68,6 +92,7 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 	if err != nil {
 		return err
 	}
-	// A joined master serves the images too: the other hosts learn of it.
+	// The masters serve the images now: the hosts pull from them only, and
+	// a joined master is known to the other hosts too.
 	return r.refreshMirrors(ctx, event.Registry)
 }

@@ -24,12 +24,39 @@ type State struct {
 }
 
 type stateFile struct {
-	Cluster string                `json:"cluster"`
-	Steps   map[string]stepRecord `json:"steps"`
+	Cluster string `json:"cluster"`
+	// Installed is the installer of the last install that completed.
+	Installed *InstallerID          `json:"installed,omitempty"`
+	Steps     map[string]stepRecord `json:"steps"`
 }
 
 type stepRecord struct {
 	At time.Time `json:"at"`
+	// Inputs is the sha256 of what the step was given (the files it sent,
+	// the script and environment it ran, the command); empty for steps
+	// done once whatever they are given (kubeadm init and join).
+	Inputs string `json:"inputs,omitempty"`
+	// By is the digest of the installer that did the step.
+	By string `json:"by,omitempty"`
+}
+
+// InstallerID names an installer: the digest of its index (which covers
+// every byte), and its title and version labels.
+type InstallerID struct {
+	Digest  string `json:"digest"`
+	Title   string `json:"title,omitempty"`
+	Version string `json:"version,omitempty"`
+}
+
+func (id InstallerID) String() string {
+	name := id.Title
+	if name == "" {
+		name = "an untitled installer"
+	}
+	if id.Version != "" {
+		name += " " + id.Version
+	}
+	return name
 }
 
 // LoadState reads the state in dir, or starts an empty one for cluster. A
@@ -57,7 +84,8 @@ func LoadState(dir, cluster string) (*State, error) {
 
 func key(step, host string) string { return step + "/" + host }
 
-// Done reports whether step completed on host ("" for cluster-wide steps).
+// Done reports whether step completed on host ("" for cluster-wide steps),
+// whatever it was given.
 func (s *State) Done(step, host string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -65,11 +93,52 @@ func (s *State) Done(step, host string) bool {
 	return ok
 }
 
-// Mark records step as completed on host and saves the state.
-func (s *State) Mark(step, host string) error {
+// Current reports whether step completed on host with these inputs; when it
+// did with others, why says so (the step runs again).
+func (s *State) Current(step, host, inputs string) (done bool, why string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.data.Steps[key(step, host)] = stepRecord{At: time.Now().UTC()}
+	rec, ok := s.data.Steps[key(step, host)]
+	switch {
+	case !ok:
+		return false, ""
+	case rec.Inputs == inputs:
+		return true, ""
+	case rec.Inputs == "":
+		return false, "recorded without its inputs (by an older sealpack): done again"
+	default:
+		return false, fmt.Sprintf("its inputs changed since it was done (%s): done again", rec.At.Format(time.RFC3339))
+	}
+}
+
+// Mark records step as completed on host and saves the state.
+func (s *State) Mark(step, host string) error { return s.MarkInputs(step, host, "", "") }
+
+// MarkInputs records step as completed on host with inputs, by installer
+// digest by, and saves the state.
+func (s *State) MarkInputs(step, host, inputs, by string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data.Steps[key(step, host)] = stepRecord{At: time.Now().UTC(), Inputs: inputs, By: by}
+	return s.save()
+}
+
+// Installed is the installer of the last completed install, nil if none.
+func (s *State) Installed() *InstallerID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.data.Installed == nil {
+		return nil
+	}
+	id := *s.data.Installed
+	return &id
+}
+
+// SetInstalled records id as the installer of a completed install.
+func (s *State) SetInstalled(id InstallerID) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data.Installed = &id
 	return s.save()
 }
 
@@ -82,6 +151,9 @@ func (s *State) Forget(host string) error {
 		if host == "*" || strings.HasSuffix(k, "/"+host) {
 			delete(s.data.Steps, k)
 		}
+	}
+	if host == "*" {
+		s.data.Installed = nil
 	}
 	return s.save()
 }

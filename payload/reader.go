@@ -33,6 +33,7 @@ type Reader struct {
 	size    int64
 	data    io.ReaderAt // the data area, data offset 0 first
 	index   *Index
+	digest  string // of the stored index: the installer's identity
 	blobs   map[string]*Blob
 	files   map[string]*File
 	closers []io.Closer
@@ -116,7 +117,7 @@ func newReader(ra io.ReaderAt, size int64, parts PartOpener) (*Reader, error) {
 	if idx.StubSize != t.stubSize {
 		return nil, &FormatError{Msg: "index and trailer disagree on the stub size"}
 	}
-	r := &Reader{file: ra, size: size, index: idx, blobs: map[string]*Blob{}, files: map[string]*File{}}
+	r := &Reader{file: ra, size: size, index: idx, digest: fmt.Sprintf("sha256:%x", t.indexSHA), blobs: map[string]*Blob{}, files: map[string]*File{}}
 	for i := range idx.Blobs {
 		r.blobs[idx.Blobs[i].Digest] = &idx.Blobs[i]
 	}
@@ -180,6 +181,11 @@ func (r *Reader) Close() error {
 	r.closers = nil
 	return first
 }
+
+// Digest is "sha256:<hex>" of the stored index. The index names the hash
+// of every chunk and of the program, so the digest tells one installer from
+// any other, whatever its file name.
+func (r *Reader) Digest() string { return r.digest }
 
 // Index returns the payload's index. Callers must not modify it.
 func (r *Reader) Index() *Index { return r.index }

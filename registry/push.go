@@ -3,6 +3,7 @@ package registry
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,6 +27,9 @@ type PushOptions struct {
 	// Insecure allows plain HTTP and unverified TLS. Loopback registries are
 	// spoken to over plain HTTP without it.
 	Insecure bool
+	// RootCAs, when not nil, are the CAs the registry's certificate is
+	// checked against instead of the system's.
+	RootCAs *x509.CertPool
 	// Jobs is the number of blobs uploaded at once (default 4).
 	Jobs int
 	// Out receives one line per step; nil discards them.
@@ -147,8 +151,11 @@ func splitTarget(target string) (host, prefix string, err error) {
 
 func remoteOptions(ctx context.Context, opts PushOptions) []remote.Option {
 	tr := remote.DefaultTransport.(*http.Transport).Clone()
-	if opts.Insecure {
+	switch {
+	case opts.Insecure:
 		tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the user asked for it (--insecure)
+	case opts.RootCAs != nil:
+		tr.TLSClientConfig = &tls.Config{RootCAs: opts.RootCAs, MinVersion: tls.VersionTLS12}
 	}
 	ro := []remote.Option{remote.WithContext(ctx), remote.WithTransport(tr), remote.WithUserAgent("sealpack")}
 	if opts.Jobs > 0 {

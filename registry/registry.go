@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 
 	"github.com/distribution/distribution/v3/configuration"
@@ -26,15 +27,19 @@ import (
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	"github.com/distribution/reference"
 	"github.com/sirupsen/logrus"
+
+	// The htpasswd access controller, for WithHtpasswd.
+	_ "github.com/distribution/distribution/v3/registry/auth/htpasswd"
 )
 
 // Option configures New and Serve.
 type Option func(*options)
 
 type options struct {
-	log   io.Writer
-	level logrus.Level
-	tls   *tls.Config
+	log      io.Writer
+	level    logrus.Level
+	tls      *tls.Config
+	htpasswd string
 }
 
 // WithLog sends distribution's log (one line per request, warnings, errors)
@@ -43,6 +48,11 @@ func WithLog(w io.Writer) Option { return func(o *options) { o.log = w } }
 
 // WithTLS makes Serve speak HTTPS with cfg (its certificates).
 func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
+
+// WithHtpasswd requires the credentials of the htpasswd file at path (bcrypt
+// entries) for every request, with distribution's own htpasswd access
+// controller. Use it with TLS: basic credentials travel with each request.
+func WithHtpasswd(path string) Option { return func(o *options) { o.htpasswd = path } }
 
 // WithDebug logs at debug level (distribution's storage calls).
 func WithDebug() Option { return func(o *options) { o.level = logrus.DebugLevel } }
@@ -102,7 +112,14 @@ func newServer(st Store, opts ...Option) (*server, error) {
 	for _, w := range cat.warnings {
 		s.log.Warn(w)
 	}
-	cfg, err := config(newPayloadDriver(cat))
+	if o.htpasswd != "" {
+		// distribution makes up a user and logs its password when the
+		// file is missing: a missing file is an error here instead.
+		if _, err := os.Stat(o.htpasswd); err != nil {
+			return nil, fmt.Errorf("registry: htpasswd: %w", err)
+		}
+	}
+	cfg, err := config(newPayloadDriver(cat), o)
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +131,7 @@ func newServer(st Store, opts ...Option) (*server, error) {
 
 // config is distribution's configuration for a read-only registry over the
 // payload driver. Every value NewApp would panic on is set here, by us.
-func config(d *payloadDriver) (*configuration.Configuration, error) {
+func config(d *payloadDriver, o options) (*configuration.Configuration, error) {
 	secret := make([]byte, 32)
 	if _, err := rand.Read(secret); err != nil {
 		return nil, fmt.Errorf("registry: http secret: %w", err)
@@ -132,6 +149,9 @@ func config(d *payloadDriver) (*configuration.Configuration, error) {
 			"uploadpurging": map[any]any{"enabled": false},
 			"readonly":      map[any]any{"enabled": true},
 		},
+	}
+	if o.htpasswd != "" {
+		cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "sealpack", "path": o.htpasswd}}
 	}
 	if got := cfg.Storage.Type(); got != driverName {
 		return nil, fmt.Errorf("registry: storage driver %q configured, want %q", got, driverName)

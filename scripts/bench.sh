@@ -22,9 +22,14 @@ bench ./packer/discover BenchmarkFindCorpus 20x
 if [ "$(id -u)" = 0 ]; then
 	section "distribute 200 MB to 3 hosts vs scp; install overhead of 10 hosts (issue 4)"
 	bench ./deployer 'BenchmarkDistributeVsScp|BenchmarkInstallOverhead' 3x
+	section "cluster registry: seeding 2 masters + 1 node vs blob bytes × masters; a node's pull vs scp (issue 10)"
+	bench ./stub 'BenchmarkClusterRegistry'
 else
 	echo "(install figures need root: test hosts are network namespaces)"
 fi
+
+section "cluster registry: start over 2 GiB of images vs 1 MiB (issue 10)"
+bench ./stub 'BenchmarkRegistryStart'
 
 section "wizard frame times with 50 hosts (issue 5)"
 bench ./tui 'BenchmarkPreflightView50|BenchmarkInstallView50' 200x

@@ -63,6 +63,9 @@ spec:
 
 	// The installer has exited: master0 serves the image, as carried.
 	checkServes(t, client, m0, img)
+	if got := exec(1, "cat /etc/containerd/certs.d/docker.io/hosts.toml"); strings.Contains(got, "127.0.0.1") || !strings.Contains(got, `[host."https://`+m0+`:5000"]`) {
+		t.Errorf("after the install the node's mirrors should be the masters' registries only:\n%s", got)
+	}
 	if got := exec(1, "grep sealpack.registry /etc/hosts"); !strings.Contains(got, m0+" sealpack.registry") {
 		t.Errorf("the node's /etc/hosts does not name master0 as sealpack.registry: %q", got)
 	}

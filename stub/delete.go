@@ -38,8 +38,7 @@ func newDeleteCmd() *cobra.Command {
 			}
 			defer p.Close()
 			opts := deployOptions(cmd, f)
-			opts.Payload = p
-			opts.ClusterRegistry = true
+			withImages(&opts, p)
 			if err := deployer.Delete(cmd.Context(), c, ips, opts); err != nil {
 				return err
 			}

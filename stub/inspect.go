@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+
+	"github.com/sealpack/sealpack/deployer"
 	"github.com/spf13/cobra"
 )
 
@@ -20,7 +23,15 @@ func newInspectCmd() *cobra.Command {
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
 			}
-			return rep.WriteText(cmd.OutOrStdout())
+			if err := rep.WriteText(cmd.OutOrStdout()); err != nil {
+				return err
+			}
+			if len(rep.Images) > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "\nAfter the install, every master serves these images (port %d, or spec.registry.port),\n"+
+					"so that they stay pullable once this installer has gone; or the site's registry does\n"+
+					"(spec.registry.externalRegistry), which the install pushes them to.\n", deployer.ClusterRegistryPort)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")

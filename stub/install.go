@@ -14,7 +14,8 @@ import (
 
 type installFlags struct {
 	hostFlags
-	unattended bool
+	unattended     bool
+	allowDowngrade bool
 }
 
 func runInstall(cmd *cobra.Command, f installFlags) error {
@@ -37,8 +38,8 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 	}
 	defer p.Close()
 	opts := deployOptions(cmd, f.hostFlags)
-	opts.Payload = p
-	opts.ClusterRegistry = true
+	opts.AllowDowngrade = f.allowDowngrade
+	withImages(&opts, p)
 	stop, err := startRegistry(p, &opts)
 	if err != nil {
 		return err

@@ -45,8 +45,7 @@ func newJoinCmd() *cobra.Command {
 			}
 			defer p.Close()
 			opts := deployOptions(cmd, f)
-			opts.Payload = p
-			opts.ClusterRegistry = true
+			withImages(&opts, p)
 			stop, err := startRegistry(p, &opts)
 			if err != nil {
 				return err

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -21,7 +22,7 @@ import (
 const defaultRegistryPort = 5050
 
 func newRegistryCmd() *cobra.Command {
-	var addr, certFile, keyFile, layout string
+	var addr, certFile, keyFile, layout, htpasswd string
 	cmd := &cobra.Command{
 		Use:   "registry [--addr 127.0.0.1:5000] [--tls-cert FILE --tls-key FILE] [--layout DIR]",
 		Short: "Serve the carried images over the registry API, read-only, until interrupted",
@@ -48,6 +49,9 @@ send containerd's ?ns=<registry> query get that registry's copy.`,
 				opts = append(opts, registry.WithTLS(&tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}))
 				scheme = "https"
 			}
+			if htpasswd != "" {
+				opts = append(opts, registry.WithHtpasswd(htpasswd))
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			actual, wait, err := registry.Serve(ctx, store, addr, opts...)
@@ -62,6 +66,7 @@ send containerd's ?ns=<registry> query get that registry's copy.`,
 	cmd.Flags().StringVar(&certFile, "tls-cert", "", "serve HTTPS with this certificate (PEM; with --tls-key)")
 	cmd.Flags().StringVar(&keyFile, "tls-key", "", "the certificate's private key (PEM)")
 	cmd.Flags().StringVar(&layout, "layout", "", "serve the OCI image layout in this directory instead of the carried images")
+	cmd.Flags().StringVar(&htpasswd, "htpasswd", "", "require the credentials of this htpasswd file (bcrypt) for pulls")
 	return cmd
 }
 
@@ -82,6 +87,7 @@ func registryStore(dir string) (registry.Store, string, func(), error) {
 
 func newPushCmd() *cobra.Command {
 	var opts registry.PushOptions
+	var caFile string
 	cmd := &cobra.Command{
 		Use:   "push REGISTRY",
 		Short: "Copy every carried image into an existing registry (a Harbor of the site), keeping digests",
@@ -95,6 +101,11 @@ func newPushCmd() *cobra.Command {
 			if opts.Password == "" {
 				opts.Password = os.Getenv("SEALPACK_REGISTRY_PASSWORD")
 			}
+			if caFile != "" {
+				if opts.RootCAs, err = loadCAs(caFile); err != nil {
+					return err
+				}
+			}
 			opts.Out = cmd.OutOrStdout()
 			return registry.Push(cmd.Context(), registry.PayloadStore(p), args[0], opts)
 		},
@@ -102,8 +113,41 @@ func newPushCmd() *cobra.Command {
 	cmd.Flags().StringVar(&opts.Username, "username", "", "registry user (else the docker config's credentials)")
 	cmd.Flags().StringVar(&opts.Password, "password", "", "registry password (or SEALPACK_REGISTRY_PASSWORD)")
 	cmd.Flags().BoolVar(&opts.Insecure, "insecure", false, "plain HTTP or unverified TLS")
+	cmd.Flags().StringVar(&caFile, "ca", "", "check the registry's certificate against the CAs in this PEM file")
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", 4, "blobs uploaded at once")
 	return cmd
+}
+
+// withImages hands the deployer the carried images: the payload, a
+// registry on every master, and the push into the site's registry when the
+// Clusterfile names one.
+func withImages(opts *deployer.Options, p *payload.Reader) {
+	opts.Payload = p
+	opts.ClusterRegistry = true
+	opts.PushImages = func(ctx context.Context, target string, auth deployer.RegistryAuth, out io.Writer) error {
+		po := registry.PushOptions{Username: auth.Username, Password: auth.Password, Out: out}
+		if auth.CAFile != "" {
+			pool, err := loadCAs(auth.CAFile)
+			if err != nil {
+				return err
+			}
+			po.RootCAs = pool
+		}
+		return registry.Push(ctx, registry.PayloadStore(p), target, po)
+	}
+}
+
+// loadCAs reads a PEM file of CA certificates.
+func loadCAs(file string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("the registry's CA: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("the registry's CA: %s holds no PEM certificate", file)
+	}
+	return pool, nil
 }
 
 // startRegistry serves the carried images to the hosts during an install,

@@ -94,6 +94,11 @@ func (r *lineRenderer) handle(e event.Event) {
 			r.bytes[e.Host] = e.Done
 			r.bar.Add(e.Done - prev)
 		}
+	case event.Log:
+		// Lines of the run itself (a host's output goes to its log only).
+		if e.Host == "" {
+			r.printf("[%s] %s", e.Phase, e.Message)
+		}
 	case event.Plan:
 		r.printf("[%s] would: %s", e.Phase, e.Message)
 	case event.Waiting:

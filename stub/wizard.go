@@ -128,7 +128,9 @@ type wizardEngine struct {
 func (e *wizardEngine) options(sink event.Sink) deployer.Options {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return deployer.Options{Payload: e.p, StateDir: e.dir, Sink: sink, AcceptHostKeys: maps.Clone(e.accepted), ClusterRegistry: true}
+	opts := deployer.Options{StateDir: e.dir, Sink: sink, AcceptHostKeys: maps.Clone(e.accepted)}
+	withImages(&opts, e.p)
+	return opts
 }
 
 func (e *wizardEngine) Preflight(ctx context.Context, c *clusterfile.Cluster, sink event.Sink) error {

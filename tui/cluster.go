@@ -136,6 +136,7 @@ func redactedYAML(c *clusterfile.Cluster) (string, error) {
 		add(p+"pkPasswd", g.SSH.PKPasswd)
 		add(p+"sudoPasswd", g.SSH.SudoPasswd)
 	}
+	add("spec.registry.password", r.Registry.Password)
 	if e := r.Registry.External; e != nil {
 		add("spec.registry.externalRegistry.password", e.Password)
 	}

@@ -240,24 +240,39 @@ func (r *report) decodeRegistry(n *yaml.Node, path string) Registry {
 					ext.Username = r.str(v2, p2)
 				case "password":
 					ext.Password = r.str(v2, p2)
+				case "ca":
+					ext.CA = strings.TrimSpace(r.str(v2, p2))
 				default:
-					r.unknown(kn2, p, k2, []string{"domain", "port", "username", "password"})
+					r.unknown(kn2, p, k2, []string{"domain", "port", "username", "password", "ca"})
 				}
 			})
 			if ext.Domain == "" {
 				r.errorf(kn.Line, sub(p, "domain"), "missing: the registry's host name")
+			}
+			if ext.Username == "" && ext.Password != "" {
+				r.errorf(kn.Line, p, "a password without a username: give both, or neither for anonymous pulls")
 			}
 			reg.External = ext
 		case k == "port":
 			reg.Port = r.port(v, p)
 		case k == "insecure":
 			reg.Insecure = r.boolean(v, p)
+		case k == "username":
+			reg.Username = r.str(v, p)
+		case k == "password":
+			reg.Password = r.str(v, p)
 		case sealerOnly[p] != "":
 			r.sealerField(kn, p)
 		default:
-			r.unknown(kn, path, k, []string{"port", "insecure", "externalRegistry", "localRegistry"})
+			r.unknown(kn, path, k, []string{"port", "insecure", "username", "password", "externalRegistry", "localRegistry"})
 		}
 	})
+	if reg.Username == "" && reg.Password != "" {
+		r.errorf(n.Line, path, "a password without a username: give both to require them for pulls, or neither")
+	}
+	if reg.Username != "" && reg.Insecure {
+		r.errorf(n.Line, path, "username and password over plain HTTP (insecure: true) would travel in clear text: drop insecure, or the credentials")
+	}
 	return reg
 }
 

@@ -16,6 +16,9 @@ const (
 	PasswordEnv      = "SEALPACK_SSH_PASSWORD"       // spec.ssh.passwd
 	SudoPasswordEnv  = "SEALPACK_SUDO_PASSWORD"      // spec.ssh.sudoPasswd
 	KeyPassphraseEnv = "SEALPACK_SSH_KEY_PASSPHRASE" // spec.ssh.pkPasswd
+	// RegistryPasswordEnv is spec.registry.password, and the external
+	// registry's password, for the one of them that has a username.
+	RegistryPasswordEnv = "SEALPACK_REGISTRY_PASSWORD"
 )
 
 // SecretsFromEnv fills the cluster-wide SSH secrets the file leaves empty
@@ -30,6 +33,14 @@ func (c *Cluster) SecretsFromEnv(getenv func(string) string) {
 	}
 	if v := getenv(KeyPassphraseEnv); v != "" && c.SSH.PKPasswd == "" {
 		c.SSH.PKPasswd = v
+	}
+	if v := getenv(RegistryPasswordEnv); v != "" {
+		if c.Registry.Username != "" && c.Registry.Password == "" {
+			c.Registry.Password = v
+		}
+		if e := c.Registry.External; e != nil && e.Username != "" && e.Password == "" {
+			e.Password = v
+		}
 	}
 }
 
@@ -78,6 +89,16 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 	if len(c.Env) > 0 {
 		mapAdd(spec, "env", sequence(false, c.Env...))
 	}
+	reg := mapping()
+	if c.Registry.Port > 0 {
+		mapAdd(reg, "port", portNode(c.Registry.Port))
+	}
+	if c.Registry.Insecure {
+		mapAdd(reg, "insecure", scalar("true"))
+	}
+	if c.Registry.Username != "" {
+		mapAdd(reg, "username", scalar(c.Registry.Username))
+	}
 	if e := c.Registry.External; e != nil {
 		ext := mapping()
 		mapAdd(ext, "domain", scalar(e.Domain))
@@ -85,8 +106,12 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 		if e.Username != "" {
 			mapAdd(ext, "username", scalar(e.Username))
 		}
-		reg := mapping()
+		if e.CA != "" {
+			mapAdd(ext, "ca", scalar(e.CA))
+		}
 		mapAdd(reg, "externalRegistry", ext)
+	}
+	if len(reg.Content) > 0 {
 		mapAdd(spec, "registry", reg)
 	}
 	meta := mapping()

@@ -20,6 +20,7 @@ func Redacted(c *Cluster) *Cluster {
 	for i := range r.Groups {
 		r.Groups[i].SSH = redactSSH(r.Groups[i].SSH)
 	}
+	r.Registry.Password = mask(r.Registry.Password)
 	if e := r.Registry.External; e != nil {
 		e.Password = mask(e.Password)
 	}

@@ -125,7 +125,10 @@ type Registry struct {
 	// Insecure serves the masters' registries over plain HTTP instead of
 	// TLS with the cluster's CA: only when the user asks for it.
 	Insecure bool
-	External *ExternalRegistry // nil: the installer's own registry serves the images
+	// Username and Password, when set, are required for pulls from the
+	// masters' registries (htpasswd); every host's containerd gets them.
+	Username, Password string
+	External           *ExternalRegistry // nil: the masters serve the images
 }
 
 // DefaultRegistryPort is the port of the registry on every master.
@@ -149,8 +152,12 @@ func (c *Cluster) RegistryAddrs() []string {
 }
 
 // ImageRegistries says where the cluster's images are served once the
-// install is done, the installer gone: the registry of every master.
+// install is done, the installer gone: the registry of every master, or the
+// site's registry.
 func (c *Cluster) ImageRegistries() []string {
+	if e := c.Registry.External; e != nil {
+		return []string{"https://" + e.Addr()}
+	}
 	scheme := "https://"
 	if c.Registry.Insecure {
 		scheme = "http://"
@@ -168,6 +175,17 @@ type ExternalRegistry struct {
 	Port     int // 0: unset
 	Username string
 	Password string
+	// CA is a PEM file on the jump host with the CA that signed the
+	// registry's certificate, when it is not one the hosts trust already.
+	CA string
+}
+
+// Addr is the registry's host[:port].
+func (e *ExternalRegistry) Addr() string {
+	if e.Port > 0 {
+		return net.JoinHostPort(e.Domain, strconv.Itoa(e.Port))
+	}
+	return e.Domain
 }
 
 // Action is when a plugin runs.

@@ -51,11 +51,13 @@ var rules = []rule{
 		tests: []string{"golang.org/x/crypto/bcrypt", "golang.org/x/sys/unix"}},
 
 	// The deployer: payload only (it is handed the registry's address, it
-	// does not import the registry); SSH and SFTP for the hosts.
+	// does not import the registry); SSH and SFTP for the hosts; bcrypt for
+	// the registries' htpasswd.
 	{pkg: "deployer/...",
 		imports: []string{std, "payload",
 			"go.yaml.in/yaml/v3",
 			"golang.org/x/crypto/ssh/...",
+			"golang.org/x/crypto/bcrypt",
 			"github.com/pkg/sftp"},
 		tests: []string{testhost, fakek8stest}},
 
@@ -95,7 +97,7 @@ var rules = []rule{
 	{pkg: "internal/benchtool", imports: []string{std, benchtree}},
 	{pkg: "internal/demoregistry", imports: []string{std, ggcr}},
 	{pkg: "internal/kubeimages", imports: []string{std, ggcr}},
-	{pkg: "internal/kubee2e", imports: []string{std}, tests: []string{testhost, ggcr}},
+	{pkg: "internal/kubee2e", imports: []string{std}, tests: []string{testhost, ggcr, "github.com/distribution/distribution/v3/...", "golang.org/x/crypto/bcrypt"}},
 	{pkg: "internal/depcheck", imports: []string{std}},
 }
 

@@ -13,7 +13,10 @@ import (
 func TestRealKubernetesTwoMasters(t *testing.T) {
 	w, s := newSite(t, 4)
 	masters, nodes := w.Hosts[:2], w.Hosts[2:]
-	writeClusterfile(t, s.dir, masters, nodes)
+	// Pulls from the masters' registries need credentials (htpasswd); the
+	// password comes from the environment, as a saved Clusterfile has none.
+	writeClusterfileWith(t, s.dir, masters, nodes, "  registry:\n    username: puller\n")
+	s.env = append(s.env, "SEALPACK_REGISTRY_PASSWORD="+registryPassword)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 	defer cancel()
 	s.install(ctx, w.Hosts, "2 masters + 2 nodes")
@@ -37,7 +40,14 @@ func TestRealKubernetesTwoMasters(t *testing.T) {
 	if out, err := masters[0].Exec(ctx, "systemctl stop sealpack-registry && ! systemctl is-active --quiet sealpack-registry"); err != nil {
 		t.Fatalf("stopping master0's registry: %v: %s", err, out)
 	}
+	if out, err := nodes[0].Exec(ctx, "curl -s -o /dev/null -w '%{http_code}' --cacert /var/lib/sealpack/registry-ca.crt https://"+masters[1].IP+":5000/v2/"); string(out) != "401" {
+		t.Errorf("the registry answers a pull without credentials: HTTP %s (%v)", out, err)
+	}
+	if out, err := nodes[0].Exec(ctx, "stat -c %a /etc/containerd/config.toml"); strings.TrimSpace(string(out)) != "600" {
+		t.Errorf("containerd's registry credentials: mode %s (%v), want 600", out, err)
+	}
 	k.checkPullAfterInstaller(ctx, nodes)
+	checkNoSecret(t, s.dir, registryPassword)
 	if _, err := s.run(ctx, "reset", "-f", "Clusterfile", "--yes"); err != nil {
 		t.Fatalf("reset: %v", err)
 	}

@@ -58,6 +58,7 @@ type site struct {
 	dir       string
 	installer string
 	password  string
+	env       []string // more environment for the installer
 	log       io.Writer
 	cpu       time.Duration // user + system time of the last run
 }
@@ -67,7 +68,7 @@ type site struct {
 func (s *site) run(ctx context.Context, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, s.installer, args...)
 	cmd.Dir = s.dir
-	cmd.Env = append(os.Environ(), "SEALPACK_SSH_PASSWORD="+s.password)
+	cmd.Env = append(append(os.Environ(), "SEALPACK_SSH_PASSWORD="+s.password), s.env...)
 	var out bytes.Buffer
 	w := io.MultiWriter(&out, s.log)
 	cmd.Stdout, cmd.Stderr = w, w
@@ -119,6 +120,12 @@ func remoteTime(t *testing.T, dir string) time.Duration {
 
 func writeClusterfile(t *testing.T, dir string, masters, nodes []*testhost.Host) {
 	t.Helper()
+	writeClusterfileWith(t, dir, masters, nodes, "")
+}
+
+// writeClusterfileWith appends spec, indented under spec:, to the Clusterfile.
+func writeClusterfileWith(t *testing.T, dir string, masters, nodes []*testhost.Host, spec string) {
+	t.Helper()
 	ips := func(hs []*testhost.Host) string {
 		var out []string
 		for _, h := range hs {
@@ -138,7 +145,7 @@ spec:
       roles: [master]
     - ips: [%s]
       roles: [node]
-`, ips(masters), ips(nodes))
+%s`, ips(masters), ips(nodes), spec)
 	if err := os.WriteFile(filepath.Join(dir, "Clusterfile"), []byte(cf), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -229,6 +236,14 @@ func TestRealKubernetes(t *testing.T) {
 			checkClean(t, h)
 		}
 	})
+
+	// Nothing on the hosts tried to reach beyond the bridge. What they
+	// forwarded is CoreDNS asking the hosts' resolver (outside the world).
+	egress, err := w.Egress(ctx)
+	if err != nil || egress.Sent != 0 {
+		t.Errorf("egress toward the outside: %s attempts, %v; want none sent by the hosts", egress, err)
+	}
+	t.Logf("egress toward the outside: %d packets (%d sent by the hosts, %d forwarded for pods)", egress.Total(), egress.Sent, egress.Forwarded)
 }
 
 // newSite builds the app FROM the base and brings up n systemd hosts.

@@ -1,0 +1,30 @@
+package deployer
+
+import "testing"
+
+func TestCompareVersions(t *testing.T) {
+	cases := []struct {
+		a, b  string
+		order int
+		ok    bool
+	}{
+		{"1.1", "1.0", 1, true},
+		{"1.0", "1.1", -1, true},
+		{"1.2.10", "1.2.9", 1, true},
+		{"v1.34.3", "1.34.3", 0, true},
+		{"1.0", "1.0.0", 0, true},
+		{"1.1-rc.1", "1.1", -1, true},
+		{"1.1", "1.1-rc.1", 1, true},
+		{"1.1-rc.2", "1.1-rc.1", 1, true},
+		{"1.1+build5", "1.1", 0, true},
+		{"latest", "1.0", 0, false},
+		{"", "1.0", 0, false},
+		{"1.x", "1.0", 0, false},
+	}
+	for _, tc := range cases {
+		order, ok := compareVersions(tc.a, tc.b)
+		if order != tc.order || ok != tc.ok {
+			t.Errorf("compareVersions(%q, %q) = %d, %v; want %d, %v", tc.a, tc.b, order, ok, tc.order, tc.ok)
+		}
+	}
+}
