@@ -195,3 +195,30 @@ func (s *State) save() error {
 	}
 	return os.Rename(tmp, s.path)
 }
+
+// StepRecord is one recorded step, for status.
+type StepRecord struct {
+	Step, Host string
+	At         time.Time
+	// By is the digest of the installer that did it ("" before sealpack
+	// recorded it).
+	By string
+}
+
+// Records lists the recorded steps, by host then step.
+func (s *State) Records() []StepRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]StepRecord, 0, len(s.data.Steps))
+	for k, rec := range s.data.Steps {
+		i := strings.LastIndex(k, "/")
+		out = append(out, StepRecord{Step: k[:i], Host: k[i+1:], At: rec.At, By: rec.By})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Host != out[j].Host {
+			return out[i].Host < out[j].Host
+		}
+		return out[i].At.Before(out[j].At)
+	})
+	return out
+}

@@ -42,7 +42,14 @@ spec:
 		}
 		return string(out)
 	}
+	if out := run("status", "-f", cf); !strings.Contains(out, "no install has completed yet") {
+		t.Errorf("status before the install:\n%s", out)
+	}
 	run("--unattended", "-f", cf, "--accept-new-host-keys")
+	if out := run("status", "-f", cf); !strings.Contains(out, productName+" "+productVer+" installed (this installer)") ||
+		!strings.Contains(out, w.Hosts[0].IP) || !strings.Contains(out, "init-master0") || !strings.Contains(out, "by the installed version") {
+		t.Errorf("status after the install:\n%s", out)
+	}
 	run("join", "-f", cf, "--nodes", w.Hosts[2].IP, "--accept-new-host-keys")
 	b, _ := os.ReadFile(cf)
 	c, _, err := clusterfile.Parse("Clusterfile", b)
