@@ -104,6 +104,11 @@ spec:
 	if got := exec(0, "cat /etc/containerd/certs.d/example.org/hosts.toml"); !strings.Contains(got, "example.org") {
 		t.Errorf("reset removed a hosts.toml the user wrote")
 	}
+	egress, err := w.Egress(t.Context())
+	if err != nil || egress.Total() != 0 {
+		t.Errorf("egress toward the outside: %s attempts, %v; want none", egress, err)
+	}
+	t.Logf("egress toward the outside: %d packets", egress.Total())
 }
 
 // registryClient trusts the cluster's registry CA only.

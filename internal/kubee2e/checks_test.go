@@ -2,7 +2,9 @@ package kubee2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -184,5 +186,28 @@ func (k kubectl) checkPullAfterInstaller(ctx context.Context, hosts []*testhost.
 	})
 	if out, err := h.Exec(ctx, "crictl inspecti -o go-template --template '{{.status.repoDigests}}' "+echoImage); err != nil {
 		k.t.Errorf("%s: the image is not back: %v: %s", node, err, out)
+	}
+}
+
+// checkEveryImagePulls: once the installer has exited, every node pulls
+// every carried image through CRI (crictl, as kubelet does) by its original
+// name, and gets the digest the installer carried.
+func checkEveryImagePulls(t *testing.T, ctx context.Context, s *site, hosts []*testhost.Host) {
+	t.Helper()
+	out, err := exec.CommandContext(ctx, s.installer, "inspect", "--json").Output()
+	if err != nil {
+		t.Fatalf("inspect: %v", err)
+	}
+	var rep struct{ Images []struct{ Name, Digest string } }
+	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Images) == 0 {
+		t.Fatalf("inspect --json: %v: %s", err, out)
+	}
+	for _, h := range hosts {
+		for _, im := range rep.Images {
+			out, err := h.Exec(ctx, "crictl pull "+im.Name+" >/dev/null && crictl inspecti -o go-template --template '{{.status.repoDigests}}' "+im.Name)
+			if err != nil || !strings.Contains(string(out), im.Digest) {
+				t.Errorf("%s: crictl pull %s: %v: %s (want digest %s)", h.Name, im.Name, err, out, im.Digest)
+			}
+		}
 	}
 }

@@ -191,6 +191,7 @@ func TestRealKubernetes(t *testing.T) {
 	})
 	t.Run("images pullable after the installer exits", func(t *testing.T) {
 		kubectl{t: t, h: master}.checkPullAfterInstaller(ctx, nodes)
+		checkEveryImagePulls(t, ctx, s, nodes)
 	})
 
 	t.Run("rerun is a no-op", func(t *testing.T) {

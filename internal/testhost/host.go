@@ -304,6 +304,7 @@ func (h *Host) destroy() error {
 		}
 	}
 	h.mu.Lock()
+	h.keepEgress()
 	err := h.unplug()
 	h.mu.Unlock()
 	if err != nil {

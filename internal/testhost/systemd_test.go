@@ -41,6 +41,14 @@ func TestSystemdHosts(t *testing.T) {
 		if got := run("ip route show default"); got != "" {
 			t.Errorf("%s: has a default route %q: test hosts must reach nothing beyond the bridge", h.Name, got)
 		}
+		// Booting tried nothing beyond the bridge; an attempt counts.
+		if c, err := h.Egress(t.Context()); err != nil || c.Total() != 0 {
+			t.Errorf("%s: egress after boot = %s, %v; want 0", h.Name, c, err)
+		}
+		run("curl -sS --max-time 2 http://203.0.113.7/ || true")
+		if c, err := h.Egress(t.Context()); err != nil || c.Sent == 0 {
+			t.Errorf("%s: egress after a curl to the outside = %s, %v; want it counted", h.Name, c, err)
+		}
 	}
 	if len(ids) != 2 {
 		t.Errorf("machine-ids not unique: %v", ids)

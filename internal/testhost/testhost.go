@@ -72,6 +72,9 @@ type Host struct {
 	mu     sync.Mutex
 	proc   *hostProc
 	routed bool // false while BlockFromJump is in force
+	// egressPast is what earlier network namespaces of the host counted
+	// (see Egress): a restart makes a new one.
+	egressPast EgressCount
 }
 
 // Addr is the host's sshd address, "ip:22".

@@ -74,6 +74,11 @@ func run(n int, systemd bool, args []string) (int, error) {
 		"SEALPACK_TEST_JUMP_IP="+w.JumpIP,
 		"SEALPACK_TEST_PASSWORD="+password)
 	err = cmd.Run()
+	if c, eerr := w.Egress(context.Background()); eerr != nil {
+		fmt.Fprintf(os.Stderr, "testhosts: %v\n", eerr)
+	} else {
+		fmt.Fprintf(os.Stderr, "testhosts: attempts to reach beyond the hosts' bridge: %s\n", c)
+	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		return ee.ExitCode(), nil
