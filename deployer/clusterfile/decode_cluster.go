@@ -16,7 +16,6 @@ var sealerOnly = map[string]string{
 	"spec.containerRuntime":       "the container runtime is the one the image's init-host script installs",
 	"spec.hostAliases":            "/etc/hosts entries for the hosts",
 	"spec.dataRoot":               "sealer's data directory (sealpack uses /var/lib/sealpack)",
-	"spec.registry.localRegistry": "sealer's own registry; sealpack serves the images itself",
 	"spec.ssh.encrypted":          "sealer's encrypted passwords",
 	"metadata.annotations":        "cluster annotations",
 	"metadata.labels":             "cluster labels",
@@ -253,6 +252,30 @@ func (r *report) decodeRegistry(n *yaml.Node, path string) Registry {
 				r.errorf(kn.Line, p, "a password without a username: give both, or neither for anonymous pulls")
 			}
 			reg.External = ext
+		case k == "localRegistry":
+			// sealer's registry on the masters is sealpack's: the fields
+			// that mean the same are read, the others named.
+			r.fields(v, p, func(k2 string, kn2, v2 *yaml.Node) {
+				p2 := sub(p, k2)
+				switch k2 {
+				case "port":
+					reg.Port = r.port(v2, p2)
+				case "username":
+					reg.Username = r.str(v2, p2)
+				case "password":
+					reg.Password = r.str(v2, p2)
+				case "insecure":
+					reg.Insecure = r.boolean(v2, p2)
+				case "ha":
+					r.warnf(kn2.Line, p2, "ignored: sealpack runs the registry on every master")
+				case "domain":
+					r.warnf(kn2.Line, p2, "ignored: the masters' registries answer to their IPs and to %s", "sealpack.registry")
+				case "cert":
+					r.warnf(kn2.Line, p2, "ignored: sealpack makes a CA for the cluster and a certificate for every master")
+				default:
+					r.unknown(kn2, p, k2, []string{"port", "username", "password", "insecure", "ha", "domain", "cert"})
+				}
+			})
 		case k == "port":
 			reg.Port = r.port(v, p)
 		case k == "insecure":
@@ -261,8 +284,6 @@ func (r *report) decodeRegistry(n *yaml.Node, path string) Registry {
 			reg.Username = r.str(v, p)
 		case k == "password":
 			reg.Password = r.str(v, p)
-		case sealerOnly[p] != "":
-			r.sealerField(kn, p)
 		default:
 			r.unknown(kn, path, k, []string{"port", "insecure", "username", "password", "externalRegistry", "localRegistry"})
 		}

@@ -126,7 +126,7 @@ func TestParseSealerWarnings(t *testing.T) {
 	}
 	want := []string{
 		"Clusterfile:9: spec.containerRuntime: a sealer field that sealpack does not implement (the container runtime is the one the image's init-host script installs); ignored",
-		"Clusterfile:19: spec.registry.localRegistry: a sealer field that sealpack does not implement (sealer's own registry; sealpack serves the images itself); ignored",
+		"Clusterfile:20: spec.registry.localRegistry.ha: ignored: sealpack runs the registry on every master",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("warnings:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -236,5 +236,25 @@ spec:
 	}
 	if c.Registry.Port != 5443 || !c.Registry.Insecure {
 		t.Errorf("registry = %+v, want port 5443, insecure", c.Registry)
+	}
+}
+
+// sealer's localRegistry is the masters' registry: its fields that mean
+// the same are read.
+func TestParseLocalRegistry(t *testing.T) {
+	c, _, err := Parse("Clusterfile", []byte(`apiVersion: sealer.io/v2
+kind: Cluster
+metadata: {name: c}
+spec:
+  hosts:
+    - {ips: [10.0.0.1], roles: [master]}
+  registry:
+    localRegistry: {port: 5001, username: puller, password: pw, insecure: false}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := c.Registry; r.Port != 5001 || r.Username != "puller" || r.Password != "pw" || c.RegistryPort() != 5001 {
+		t.Errorf("spec.registry from localRegistry: %+v", r)
 	}
 }
