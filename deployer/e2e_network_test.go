@@ -2,8 +2,8 @@ package deployer_test
 
 import (
 	"context"
+	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -138,36 +138,38 @@ func TestPartitionedDuringJoin(t *testing.T) {
 	c := s.cluster(passwordCluster)
 	victim := s.w.Hosts[2]
 	opts := s.opts()
-	sink := opts.Sink
 	// Three missed keepalives take 9-12 s: a host that is slow on a busy
 	// machine is not taken for cut off (500 ms was seen to be).
 	opts.KeepAlive = 3 * time.Second
 	opts.ConnectTimeout = 3 * time.Second
-	// Once join-nodes begins, watch the victim (from inside, not over the
-	// network) and cut it off as soon as kubeadm join runs there.
-	var wg sync.WaitGroup
-	cut := make(chan bool, 1)
-	opts.Sink = func(e event.Event) {
-		sink(e)
-		if e.Type == event.PhaseStart && e.Phase == event.JoinNodes {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for range 500 {
-					if _, err := victim.Exec(ctx, "pgrep -f 'kubeadm [j]oin'"); err == nil {
-						cut <- s.w.Partition(2) == nil
-						return
-					}
-					time.Sleep(5 * time.Millisecond)
-				}
-				cut <- false
-			}()
-		}
+	// The victim's kubeadm join waits at a gate (the fake's FAKEK8S_HOLD):
+	// once it is there, the victim is cut off and the gate opened, so the
+	// join runs on while the host is unreachable. No sampling: a join of
+	// any speed is caught.
+	const gate = "/var/lib/fakek8s-join-gate"
+	if out, err := victim.Exec(ctx, "mkdir -p /etc/fakek8s && echo 'FAKEK8S_HOLD=kubeadm join="+gate+"' > /etc/fakek8s/env && touch "+gate); err != nil {
+		t.Fatalf("setting the gate: %v: %s", err, out)
 	}
+	cut := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(5 * time.Minute)
+		for time.Now().Before(deadline) {
+			// From inside the host, not over the network.
+			if _, err := victim.Exec(ctx, "test -f "+gate+".reached"); err == nil {
+				err := s.w.Partition(2)
+				if _, rmErr := victim.Exec(ctx, "rm -f "+gate+" /etc/fakek8s/env"); err == nil {
+					err = rmErr
+				}
+				cut <- err
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		cut <- errors.New("kubeadm join never reached the gate on the victim in 5 minutes")
+	}()
 	err := deployer.Apply(ctx, c, opts)
-	wg.Wait()
-	if !<-cut {
-		t.Fatal("kubeadm join was never seen running on the victim")
+	if cerr := <-cut; cerr != nil {
+		t.Fatalf("cutting the victim off during its join: %v", cerr)
 	}
 	if err == nil || !strings.Contains(err.Error(), "host "+victim.IP) {
 		t.Fatalf("err = %v, want a failure naming %s", err, victim.IP)

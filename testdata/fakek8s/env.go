@@ -26,6 +26,7 @@ const (
 	envDiscoveryTO   = "FAKEK8S_DISCOVERY_TIMEOUT"  // kubeadm join: discovery timeout (config's, else 5m)
 	envWaitTimeout   = "FAKEK8S_WAIT_TIMEOUT"       // kubeadm: wait for apiserver and kubelet (4m)
 	envFail          = "FAKEK8S_FAIL"               // commands to fail on purpose ("kubeadm join,kubectl apply")
+	envHold          = "FAKEK8S_HOLD"               // a command to hold while a file exists ("kubeadm join=/tmp/gate")
 	envFileRel       = "etc/fakek8s/env"
 )
 

@@ -94,6 +94,7 @@ func (p *program) run() int {
 		fmt.Fprintln(p.stderr, err)
 		return 1
 	}
+	p.held()
 	var err error
 	switch p.name {
 	case "kubeadm":
@@ -116,6 +117,24 @@ func (p *program) run() int {
 		return ee.code
 	default:
 		return 1
+	}
+}
+
+// held lets a test catch a command while it runs, without sampling luck:
+// FAKEK8S_HOLD is "<command prefix>=<file>" (e.g. "kubeadm join=/tmp/gate");
+// a matching command writes <file>.reached, then waits while <file> exists
+// (10 minutes at most) before it does its work.
+func (p *program) held() {
+	prefix, file, ok := strings.Cut(p.env.get(envHold), "=")
+	line := strings.Join(append([]string{p.name}, p.args...), " ")
+	if !ok || (line != prefix && !strings.HasPrefix(line, prefix+" ")) {
+		return
+	}
+	os.WriteFile(file+".reached", []byte(line+"\n"), 0o644)
+	for deadline := time.Now().Add(10 * time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(file); err != nil {
+			return
+		}
 	}
 }
 
