@@ -122,6 +122,7 @@ func startSiteRegistry(t *testing.T, ip, dir string) (addr, caFile string) {
 
 	cfg := &configuration.Configuration{}
 	cfg.HTTP.Secret = "site-registry"
+	cfg.Catalog.MaxEntries = 1000 // distribution's default when read from YAML; 0 lists nothing
 	cfg.Storage = configuration.Storage{"inmemory": configuration.Parameters{}, "maintenance": configuration.Parameters{"uploadpurging": map[any]any{"enabled": false}}}
 	cfg.Auth = configuration.Auth{"htpasswd": configuration.Parameters{"realm": "site", "path": htpasswd}}
 	app := handlers.NewApp(context.Background(), cfg)
