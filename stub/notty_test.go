@@ -55,3 +55,19 @@ func TestNoTerminalOnStdinInTerminal(t *testing.T) {
 		t.Errorf("status %d, want non-zero with a message naming --unattended:\n%s", code, scr)
 	}
 }
+
+// TestWizardCtrlCExits130: quitting the wizard with Ctrl+C is an
+// interruption, and says so in its status, as a shell would.
+func TestWizardCtrlCExits130(t *testing.T) {
+	needTmux(t)
+	dir := t.TempDir()
+	smallInstaller(t, dir)
+	m := startTerminal(t, dir, "./app-installer.run")
+	m.waitFor(20*time.Second, "Welcome")
+	m.keys("C-c")
+	m.waitFor(5*time.Second, "Quit the installer?")
+	m.keys("y")
+	if code, scr := m.exitStatus(10 * time.Second); code != 130 {
+		t.Errorf("status %d after Ctrl+C, want 130:\n%s", code, scr)
+	}
+}

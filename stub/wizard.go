@@ -78,6 +78,10 @@ func runWizard(cmd *cobra.Command, f installFlags) error {
 	if err != nil {
 		return err
 	}
+	if res.Quit {
+		// Ctrl+C, as a shell reports a program it interrupted.
+		return exitError{code: 130}
+	}
 	if res.Failure != nil {
 		return exitError{code: 1}
 	}
