@@ -77,7 +77,13 @@ func LoadState(dir, cluster string) (*State, error) {
 		s.data.Steps = map[string]stepRecord{}
 	}
 	if s.data.Cluster != cluster {
-		return nil, fmt.Errorf("%s records cluster %q, the Clusterfile names %q", s.path, s.data.Cluster, cluster)
+		// After a reset nothing is left of the old cluster: the directory
+		// is free for another.
+		if len(s.data.Steps) == 0 && s.data.Installed == nil {
+			s.data.Cluster = cluster
+			return s, nil
+		}
+		return nil, fmt.Errorf("%s records cluster %q, the Clusterfile names %q: reset %q with its own Clusterfile first, keep each Clusterfile in a directory of its own, or remove %s if that cluster no longer exists", s.path, s.data.Cluster, cluster, s.data.Cluster, s.path)
 	}
 	return s, nil
 }
