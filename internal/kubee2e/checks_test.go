@@ -198,7 +198,9 @@ func checkEveryImagePulls(t *testing.T, ctx context.Context, s *site, hosts []*t
 	if err != nil {
 		t.Fatalf("inspect: %v", err)
 	}
-	var rep struct{ Images []struct{ Name, Digest string } }
+	var rep struct {
+		Images []struct{ Name, Digest string }
+	}
 	if err := json.Unmarshal(out, &rep); err != nil || len(rep.Images) == 0 {
 		t.Fatalf("inspect --json: %v: %s", err, out)
 	}
