@@ -10,16 +10,16 @@ import (
 // sealerOnly are fields of sealer's v2 Cluster that sealpack does not
 // implement: they are warnings, not errors, so sealer Clusterfiles still load.
 var sealerOnly = map[string]string{
-	"spec.cmd_args":               "arguments for the image's CMD templates",
-	"spec.cmd":                    "replacement of the image's CMD lines",
-	"spec.appNames":               "choice of the image's applications",
-	"spec.containerRuntime":       "the container runtime is the one the image's init-host script installs",
-	"spec.hostAliases":            "/etc/hosts entries for the hosts",
-	"spec.dataRoot":               "sealer's data directory (sealpack uses /var/lib/sealpack)",
-	"spec.ssh.encrypted":          "sealer's encrypted passwords",
-	"metadata.annotations":        "cluster annotations",
-	"metadata.labels":             "cluster labels",
-	"metadata.namespace":          "cluster namespace",
+	"spec.cmd_args":         "arguments for the image's CMD templates",
+	"spec.cmd":              "replacement of the image's CMD lines",
+	"spec.appNames":         "choice of the image's applications",
+	"spec.containerRuntime": "the container runtime is the one the image's init-host script installs",
+	"spec.hostAliases":      "/etc/hosts entries for the hosts",
+	"spec.dataRoot":         "sealer's data directory (sealpack uses /var/lib/sealpack)",
+	"spec.ssh.encrypted":    "sealer's encrypted passwords",
+	"metadata.annotations":  "cluster annotations",
+	"metadata.labels":       "cluster labels",
+	"metadata.namespace":    "cluster namespace",
 }
 
 // sealerV1 are fields of sealer's v1 Cluster, which a v2 file must not use.
