@@ -75,7 +75,7 @@ func confirm(cmd *cobra.Command, yes bool, what string) error {
 		return nil
 	}
 	if !progress.IsTerminal(os.Stdin) {
-		return fmt.Errorf("%s destroys data; without a terminal to ask on, pass --yes", what)
+		return fmt.Errorf("%s.\nWithout a terminal to ask on, nothing was done: pass --yes to go on", what)
 	}
 	fmt.Fprintf(cmd.ErrOrStderr(), "%s. Type yes to go on: ", what)
 	line, _ := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/deployer/clusterfile"
@@ -29,7 +30,7 @@ func newDeleteCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := confirm(cmd, yes, fmt.Sprintf("This drains %v, removes them from the cluster and wipes Kubernetes from them", ips)); err != nil {
+			if err := confirm(cmd, yes, fmt.Sprintf("This drains %s, removes them from the cluster and wipes Kubernetes from them", strings.Join(ips, ", "))); err != nil {
 				return err
 			}
 			p, err := openSelf()

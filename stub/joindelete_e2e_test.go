@@ -73,6 +73,12 @@ spec:
 	if out, _ := w.Hosts[1].Exec(t.Context(), "ls /etc/kubernetes/kubelet.conf /var/lib/sealpack 2>/dev/null"); len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("the deleted host still carries the cluster: %s", out)
 	}
+	// Without a terminal reset names the hosts it would wipe, and does nothing.
+	cmd = exec.Command(exe, "reset", "-f", cf)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(out), w.Hosts[0].IP+", "+w.Hosts[2].IP) || !strings.Contains(string(out), "nothing was done: pass --yes") {
+		t.Errorf("reset without --yes: %v\n%s", err, out)
+	}
 	run("reset", "-f", cf, "--yes")
 	for _, h := range []int{0, 2} {
 		if out, _ := w.Hosts[h].Exec(t.Context(), "ls /etc/kubernetes/admin.conf /etc/kubernetes/kubelet.conf /var/lib/sealpack 2>/dev/null"); len(strings.TrimSpace(string(out))) > 0 {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strings"
+
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/spf13/cobra"
 )
@@ -17,7 +20,12 @@ func newResetCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := confirm(cmd, yes, "This wipes Kubernetes and everything sealpack installed from every host of "+f.clusterfile); err != nil {
+			var ips []string
+			for _, h := range c.Hosts() {
+				ips = append(ips, h.IP)
+			}
+			what := fmt.Sprintf("This wipes Kubernetes and everything sealpack installed from the %d hosts of %s: %s", len(ips), f.clusterfile, strings.Join(ips, ", "))
+			if err := confirm(cmd, yes, what); err != nil {
 				return err
 			}
 			p, err := openSelf()
