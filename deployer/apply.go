@@ -11,9 +11,22 @@ import (
 	"github.com/sealpack/sealpack/deployer/event"
 )
 
-// installPhases is the one ordered list of an install.
+// installPhases is an install: event.InstallPhases, the one ordered list
+// (the wizard draws its rows from it), each name mapped to its phase.
 func installPhases() []phase {
-	return []phase{preflight{}, distribute{}, hostInit{}, registry{}, initMaster0{}, joinMasters{}, joinNodes{}, apps{}, verify{}}
+	byName := map[string]phase{}
+	for _, p := range []phase{preflight{}, distribute{}, hostInit{}, registry{}, initMaster0{}, joinMasters{}, joinNodes{}, apps{}, verify{}} {
+		byName[p.Name()] = p
+	}
+	out := make([]phase, len(event.InstallPhases))
+	for i, name := range event.InstallPhases {
+		p, ok := byName[name]
+		if !ok {
+			panic("deployer: install phase " + name + " has no implementation")
+		}
+		out[i] = p
+	}
+	return out
 }
 
 // Apply installs the cluster, or completes an install that stopped. It

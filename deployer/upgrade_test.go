@@ -1,6 +1,10 @@
 package deployer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/sealpack/sealpack/deployer/event"
+)
 
 func TestCompareVersions(t *testing.T) {
 	cases := []struct {
@@ -25,6 +29,20 @@ func TestCompareVersions(t *testing.T) {
 		order, ok := compareVersions(tc.a, tc.b)
 		if order != tc.order || ok != tc.ok {
 			t.Errorf("compareVersions(%q, %q) = %d, %v; want %d, %v", tc.a, tc.b, order, ok, tc.order, tc.ok)
+		}
+	}
+}
+
+// installPhases runs exactly event.InstallPhases, in its order: the
+// wizard's rows and the run cannot disagree.
+func TestInstallPhasesAreTheEventList(t *testing.T) {
+	ps := installPhases()
+	if len(ps) != len(event.InstallPhases) {
+		t.Fatalf("%d phases, event.InstallPhases has %d", len(ps), len(event.InstallPhases))
+	}
+	for i, p := range ps {
+		if p.Name() != event.InstallPhases[i] {
+			t.Errorf("phase %d is %s, want %s", i, p.Name(), event.InstallPhases[i])
 		}
 	}
 }
