@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/sealpack/sealpack/payload"
 )
 
 // PushOptions configures Push.
@@ -66,7 +67,7 @@ func Push(ctx context.Context, s Store, target string, opts PushOptions) error {
 	}
 	ropts := remoteOptions(ctx, opts)
 	for i, it := range items {
-		fmt.Fprintf(out, "[%d/%d] %s -> %s (%s)\n", i+1, len(items), it.img.Ref, it.dest, humanSize(cat.size(it.img.Descriptor.Digest, 0)))
+		fmt.Fprintf(out, "[%d/%d] %s -> %s (%s)\n", i+1, len(items), it.img.Ref, it.dest, payload.HumanBytes(cat.size(it.img.Descriptor.Digest, 0)))
 		start := time.Now()
 		dg, err := pushOne(cat, it, out, ropts)
 		if err != nil {
@@ -319,16 +320,4 @@ func (c *catalog) size(d string, depth int) int64 {
 		n += c.size(child.Digest, depth+1)
 	}
 	return n
-}
-
-func humanSize(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
-	}
-	return fmt.Sprintf("%d B", n)
 }

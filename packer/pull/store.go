@@ -103,7 +103,7 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}
 	m.grow(fetchBytes)
 	log.printf("%d layers to download (%s), %d in the cache (%s), %d in the installer being rebuilt (%s), %d blobs already in the payload",
-		fetch, humanBytes(fetchBytes), cached, humanBytes(cachedBytes), len(reused), humanBytes(reusedBytes), inPayload)
+		fetch, payload.HumanBytes(fetchBytes), cached, payload.HumanBytes(cachedBytes), len(reused), payload.HumanBytes(reusedBytes), inPayload)
 
 	srcs := make([]payload.Source, 0, len(todo)+2)
 	for _, b := range todo {
@@ -207,7 +207,7 @@ func (c *client) resolveAll(ctx context.Context, imgs []*imageRef) ([]*resolved,
 			for i := range next {
 				if res[i], errs[i] = c.resolve(ctx, imgs[i]); errs[i] == nil {
 					r := res[i]
-					c.log.printf("%s %s (%s, %d blobs, %s)", r.ref.name, r.desc.Digest, r.platform, len(r.blobs), humanBytes(r.size()))
+					c.log.printf("%s %s (%s, %d blobs, %s)", r.ref.name, r.desc.Digest, r.platform, len(r.blobs), payload.HumanBytes(r.size()))
 				}
 			}
 		}()
