@@ -48,19 +48,31 @@ func TestFirstFrame400MB(t *testing.T) {
 	if fi, err := os.Stat(exe); err != nil || fi.Size() < bigInstallerSize {
 		t.Fatalf("installer: %v, size %d", err, fi.Size())
 	}
+	// The same start for a 1 file installer, in the same run, alternating:
+	// on a busy machine both slow down, and the budget is then twice the
+	// small one's (the first frame must not grow with the size: nothing is
+	// read but the trailer and the index).
+	tinyDir := t.TempDir()
+	tiny := writeInstaller(t, filepath.Join(tinyDir, "app-installer.run"), installerSpec{
+		files:  map[string]entry{"etc/readme.txt": bytesEntry("hello\n")},
+		labels: map[string]string{payload.LabelTitle: "bigapp", payload.LabelVersion: "9.9"},
+	})
 	home := t.TempDir()
 	for _, cold := range []bool{false, true} {
 		name := map[bool]string{false: "cached", true: "evicted"}[cold]
 		t.Run(name, func(t *testing.T) {
-			var runs []time.Duration
+			var runs, small []time.Duration
 			for range 3 {
 				runs = append(runs, firstFrame(t, dir, home, exe, cold))
+				small = append(small, firstFrame(t, tinyDir, home, tiny, cold))
 			}
 			slices.Sort(runs)
-			median := runs[len(runs)/2]
-			t.Logf("first frame, file %s: median %v of %v", name, median.Round(time.Millisecond), runs)
-			if median > firstFrameBudget {
-				t.Errorf("first frame after %v (median), over the %v budget", median, firstFrameBudget)
+			slices.Sort(small)
+			median, ref := runs[len(runs)/2], small[len(small)/2]
+			budget := max(firstFrameBudget, 2*ref)
+			t.Logf("first frame, file %s: median %v of %v; a 1 file installer %v (%.2fx)", name, median.Round(time.Millisecond), runs, ref.Round(time.Millisecond), float64(median)/float64(ref))
+			if median > budget {
+				t.Errorf("first frame after %v (median), over the budget of %v (%v, or twice the 1 file installer's %v on a busy machine)", median, budget, firstFrameBudget, ref)
 			}
 		})
 	}
