@@ -9,10 +9,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpack/sealpack/internal/testreq"
 )
 
 // skopeo finds skopeo, installing Debian's package when it is missing and
-// the test runs as root; the caller skips when neither works.
+// the test runs as root; it skips loudly when neither works.
 func skopeo(t *testing.T) string {
 	t.Helper()
 	if p, err := exec.LookPath("skopeo"); err == nil {
@@ -30,7 +32,7 @@ func skopeo(t *testing.T) string {
 	}
 	p, err := exec.LookPath("skopeo")
 	if err != nil {
-		t.Skip("skopeo is not installed and cannot be installed here")
+		testreq.Skip(t, "pulls with skopeo", "skopeo is not installed and cannot be installed here (make deps as root installs it)")
 	}
 	return p
 }

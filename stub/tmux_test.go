@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpack/sealpack/internal/testreq"
 )
 
 // showScreensEnv, when set, logs every screen a test waited for (with -v).
@@ -27,11 +29,11 @@ type terminal struct {
 // shQuote quotes s for sh.
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
-// needTmux skips the test when tmux is not installed.
+// needTmux skips the test loudly when tmux is not installed.
 func needTmux(t testing.TB) {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("needs tmux")
+		testreq.Skip(t, "tests in a real terminal", "needs tmux (make deps as root installs it)")
 	}
 }
 

@@ -9,6 +9,7 @@ const (
 	testhost    = "internal/testhost"    // network-namespace hosts with a real sshd
 	fakek8stest = "internal/fakek8stest" // builds and drives testdata/fakek8s
 	benchtree   = "internal/benchtree"   // synthetic trees for benchmarks
+	testreq     = "internal/testreq"     // skips of tests CI must run: loud, a failure there
 )
 
 // ggcr is go-containerregistry: pulls in packer, the registry adapter, and
@@ -48,7 +49,7 @@ var rules = []rule{
 			"github.com/distribution/reference",
 			ggcr,
 			"github.com/sirupsen/logrus"},
-		tests: []string{"golang.org/x/crypto/bcrypt", "golang.org/x/sys/unix"}},
+		tests: []string{testreq, "golang.org/x/crypto/bcrypt", "golang.org/x/sys/unix"}},
 
 	// The deployer: payload only (it is handed the registry's address, it
 	// does not import the registry); SSH and SFTP for the hosts; bcrypt for
@@ -77,7 +78,7 @@ var rules = []rule{
 		imports: []string{std, "payload", "registry/...", "deployer/...", "tui/...",
 			"internal/progress", "internal/version",
 			"github.com/spf13/cobra"},
-		tests: []string{testhost, fakek8stest, "golang.org/x/sys/unix"}},
+		tests: []string{testhost, fakek8stest, testreq, "golang.org/x/sys/unix"}},
 
 	// The build tool: packer and payload; authn for --registry-auth.
 	{pkg: "cmd/...",
@@ -91,13 +92,14 @@ var rules = []rule{
 	// (imported by tests only) and tools (imported by nothing).
 	{pkg: "internal/version", imports: []string{std}},
 	{pkg: "internal/progress", imports: []string{std, "github.com/schollz/progressbar/v3", "golang.org/x/term"}},
-	{pkg: testhost + "/...", imports: []string{std, "golang.org/x/crypto/ssh"}},
+	{pkg: testhost + "/...", imports: []string{std, testreq, "golang.org/x/crypto/ssh"}},
+	{pkg: testreq, imports: []string{std}},
 	{pkg: fakek8stest, imports: []string{std}, tests: []string{testhost}},
 	{pkg: benchtree, imports: []string{std}},
 	{pkg: "internal/benchtool", imports: []string{std, benchtree}},
 	{pkg: "internal/demoregistry", imports: []string{std, ggcr}},
-	{pkg: "internal/kubeimages", imports: []string{std, ggcr}},
-	{pkg: "internal/kubee2e", imports: []string{std}, tests: []string{testhost, ggcr, "github.com/distribution/distribution/v3/...", "golang.org/x/crypto/bcrypt"}},
+	{pkg: "internal/kubeimages", imports: []string{std, ggcr}, tests: []string{testreq}},
+	{pkg: "internal/kubee2e", imports: []string{std}, tests: []string{testhost, testreq, ggcr, "github.com/distribution/distribution/v3/...", "golang.org/x/crypto/bcrypt"}},
 	{pkg: "internal/depcheck", imports: []string{std}},
 }
 

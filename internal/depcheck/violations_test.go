@@ -69,6 +69,10 @@ var forbidden = []struct {
 		[]string{"internal/kubeimages imports packer:"}},
 	{"kubee2e takes testhost outside its tests", []edge{{from: "internal/kubee2e", to: testhost}},
 		[]string{"internal/kubee2e imports internal/testhost:"}},
+	{"testreq takes testhost", []edge{{from: testreq, to: testhost}},
+		[]string{"internal/testreq imports internal/testhost:"}},
+	{"registry skips outside its tests", []edge{{from: "registry", to: testreq}},
+		[]string{"registry imports internal/testreq:"}},
 	{"depcheck takes payload", []edge{{from: "internal/depcheck", to: "payload"}},
 		[]string{"internal/depcheck imports payload:"}},
 
@@ -89,6 +93,8 @@ var forbidden = []struct {
 		[]string{"cmd/sealpack tests import deployer:"}},
 	{"fakek8stest tests take the deployer", []edge{{from: fakek8stest, to: "deployer", test: true}},
 		[]string{"internal/fakek8stest tests import deployer:"}},
+	{"kubeimages tests take testhost", []edge{{from: "internal/kubeimages", to: testhost, test: true}},
+		[]string{"internal/kubeimages tests import internal/testhost:"}},
 	{"kubee2e tests take packer", []edge{{from: "internal/kubee2e", to: "packer", test: true}},
 		[]string{"internal/kubee2e tests import packer:"}},
 

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sealpack/sealpack/internal/testhost"
+	"github.com/sealpack/sealpack/internal/testreq"
 )
 
 const kubeVersion = "v1.34.3"
@@ -36,9 +37,7 @@ func repoRoot(t *testing.T) string {
 // `go test ./...`: it takes minutes and the machine's two cores.
 func basePath(t *testing.T, root string) string {
 	t.Helper()
-	if os.Getenv("SEALPACK_KUBERNETES_E2E") != "1" {
-		t.Skip("REAL KUBERNETES NOT TESTED HERE: it runs with `make kubernetes-e2e` (as root; .ci/run does)")
-	}
+	testreq.OptIn(t, "SEALPACK_KUBERNETES_E2E", "real Kubernetes installs", "`make kubernetes-e2e` does, as root; .ci/run runs it")
 	p := os.Getenv("SEALPACK_KUBERNETES_BASE")
 	if p == "" {
 		p = filepath.Join(root, "bin", "kubernetes-"+kubeVersion+"-linux-amd64.run")

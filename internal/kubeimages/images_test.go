@@ -12,12 +12,13 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sealpack/sealpack/internal/testreq"
 )
 
 func needIPTables(t *testing.T) {
 	t.Helper()
 	if _, err := os.Stat("/usr/sbin/xtables-nft-multi"); err != nil {
-		t.Skip("no /usr/sbin/xtables-nft-multi on this machine (apt-get install iptables): kube-proxy's and flannel's images cannot be built")
+		testreq.Skip(t, "kube-proxy's and flannel's images", "no /usr/sbin/xtables-nft-multi on this machine (make deps as root installs iptables)")
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/sealpack/sealpack/internal/testreq"
 )
 
 // resolve follows symlinks inside an image's files, as a process in the
@@ -48,7 +49,7 @@ func resolve(f map[string]entry, p string) (string, error) {
 
 func TestIPTablesBundle(t *testing.T) {
 	if _, err := os.Stat("/usr/sbin/xtables-nft-multi"); err != nil {
-		t.Skip("no /usr/sbin/xtables-nft-multi on this machine (apt-get install iptables): nothing to bundle")
+		testreq.Skip(t, "the iptables bundle", "no /usr/sbin/xtables-nft-multi on this machine (make deps as root installs iptables)")
 	}
 	tr, err := iptablesTree()
 	if err != nil {
@@ -126,7 +127,7 @@ func TestIPTablesBundle(t *testing.T) {
 	// shows as "Couldn't load match `statistic'".
 	t.Run("runs", func(t *testing.T) {
 		if os.Geteuid() != 0 {
-			t.Skip("chroot needs root")
+			testreq.Skip(t, "running the iptables bundle in a chroot", "needs root")
 		}
 		root := t.TempDir()
 		extract(t, f, root)

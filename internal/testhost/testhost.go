@@ -3,9 +3,10 @@
 // its own mount (an overlay of /), PID, UTS and IPC namespaces, running
 // Debian's real OpenSSH sshd with its own host key.
 //
-// It needs root, ip, nsenter and sshd; tests call New, which skips when any
-// of them is missing. Everything it creates is named with the prefix "spk-"
-// so that Cleanup can remove what a crashed run left behind.
+// It needs root, ip, nsenter and sshd; tests call New, which skips loudly
+// when any of them is missing (and fails under SEALPACK_REQUIRE_ROOT_TESTS=1).
+// Everything it creates is named with the prefix "spk-" so that Cleanup can
+// remove what a crashed run left behind.
 package testhost
 
 import (
@@ -18,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpack/sealpack/internal/testreq"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -33,6 +35,9 @@ type Options struct {
 	// installs that need an init system, a container runtime, kubelet.
 	Systemd bool
 }
+
+// group names the tests on hosts when they cannot run (testreq.Skip).
+const group = "tests on real sshd hosts"
 
 // DefaultRootPassword is root's password on every host when Options.RootPassword is empty.
 const DefaultRootPassword = "sealpack"
@@ -80,18 +85,20 @@ type Host struct {
 // Addr is the host's sshd address, "ip:22".
 func (h *Host) Addr() string { return h.IP + ":22" }
 
-// New brings up n hosts for a test, skipping the test when the machine cannot
-// host them (not root, tools missing), and tears them down when it ends.
+// New brings up n hosts for a test, skipping the test loudly when the machine
+// cannot host them (not root, tools missing; a failure instead under
+// SEALPACK_REQUIRE_ROOT_TESTS=1, see testreq), and tears them down when it
+// ends.
 func New(t testing.TB, n int, opts Options) *World {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("testhost: needs root")
+		testreq.Skip(t, group, "needs root")
 	}
 	// A first systemd world makes its rootfs (debootstrap, minutes).
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	if err := EnsurePackages(ctx); err != nil {
-		t.Skipf("testhost: %v", err)
+		testreq.Skip(t, group, err.Error())
 	}
 	w, err := Up(ctx, n, opts)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sealpack/sealpack/internal/testreq"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -282,9 +283,6 @@ func processesWith(marker string) []string {
 }
 
 func TestDownLeavesNothing(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
 	ctx := context.Background()
 	w := New(t, 2, Options{})
 	if err := w.BlockFromJump(0); err != nil {
@@ -341,7 +339,7 @@ func TestCrashHelper(t *testing.T) {
 
 func TestCleanupAfterCrash(t *testing.T) {
 	if err := Available(); err != nil {
-		t.Skip(err)
+		testreq.Skip(t, group, err.Error())
 	}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelper$")
 	cmd.Env = append(os.Environ(), "SPK_TESTHOST_CRASH_HELPER=1")
@@ -401,7 +399,7 @@ func TestCleanupKeepsLiveWorlds(t *testing.T) {
 // TestUpTen measures bringing up ten hosts (the figure the issue quotes: 3-5 s).
 func TestUpTen(t *testing.T) {
 	if err := Available(); err != nil {
-		t.Skip(err)
+		testreq.Skip(t, group, err.Error())
 	}
 	start := time.Now()
 	w, err := Up(context.Background(), 10, Options{})
