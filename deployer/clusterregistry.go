@@ -11,6 +11,7 @@ import (
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 	"golang.org/x/crypto/bcrypt"
 )
@@ -169,7 +170,7 @@ func (r *run) seedRegistry(ctx context.Context, ip string) error {
 	} else if _, err := r.exec(ctx, event.Registry, ip, "rm -f "+clusterRegistryHtpasswd, nil); err != nil {
 		return err
 	}
-	script := fmt.Sprintf(registryStartScript, shq(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs, clusterRegistryLayout)
+	script := fmt.Sprintf(registryStartScript, shell.Quote(clusterRegistryExe), r.cluster.RegistryPort(), clusterRegistryUnit, clusterRegistryPID, clusterRegistryDir, tlsArgs, clusterRegistryLayout)
 	if _, err := r.exec(ctx, event.Registry, ip, script, nil); err != nil {
 		return fmt.Errorf("starting the cluster registry on %s: %w", ip, err)
 	}

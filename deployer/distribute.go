@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -230,7 +231,7 @@ func copyFile(ctx context.Context, r *run, c Remote, root string, f payload.File
 	}
 	part := path.Join(root, f.Path) + partSuffix
 	if partSize > 0 && partSize <= f.Size {
-		out, err := c.Run(ctx, "sha256sum < "+shq(part), nil, nil)
+		out, err := c.Run(ctx, "sha256sum < "+shell.Quote(part), nil, nil)
 		if err != nil {
 			return 0, fmt.Errorf("checking the partial copy: %w", err)
 		}

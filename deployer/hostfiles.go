@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -41,7 +42,7 @@ func survey(ctx context.Context, c Remote, root string, files []payload.File) (h
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%smkdir -p %s && cd %[2]s || exit 1\n", hashFunc, shq(root))
+	fmt.Fprintf(&b, "%smkdir -p %s && cd %[2]s || exit 1\n", hashFunc, shell.Quote(root))
 	writeBatched(&b, "mkdir -p", sortedKeys(dirs), "")
 	writeBatched(&b, "spk_sha256", paths, " 2>/dev/null")
 	fmt.Fprintf(&b, "find . -name '*%s' -type f -exec stat -c 'part %%s %%n' {} + 2>/dev/null\ntrue\n", partSuffix)
@@ -77,7 +78,7 @@ func verifyParts(ctx context.Context, c Remote, root string, copies []payload.Fi
 		paths = append(paths, f.Path+partSuffix)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%scd %s || exit 1\n", hashFunc, shq(root))
+	fmt.Fprintf(&b, "%scd %s || exit 1\n", hashFunc, shell.Quote(root))
 	writeBatched(&b, "spk_sha256", paths, " 2>/dev/null")
 	// A missing copy is reported below, by name, like a bad one.
 	b.WriteString("true\n")
@@ -101,7 +102,7 @@ func verifyParts(ctx context.Context, c Remote, root string, copies []payload.Fi
 		return nil
 	}
 	var rm strings.Builder
-	fmt.Fprintf(&rm, "cd %s || exit 1\n", shq(root))
+	fmt.Fprintf(&rm, "cd %s || exit 1\n", shell.Quote(root))
 	writeBatched(&rm, "rm -f", suffixed(bad, partSuffix), "")
 	c.Run(ctx, rm.String(), nil, nil)
 	return fmt.Errorf("checksum mismatch after copy (removed, a re-run copies them again): %s", strings.Join(bad, ", "))
@@ -138,13 +139,13 @@ func finishScript(files []payload.File, dups [][2]string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "set -e\ncd %s\n", RootfsDir)
 	for _, d := range dups {
-		fmt.Fprintf(&b, "cp -f %s %s && mv -f %[2]s %s\n", shq(d[0]), shq(d[1]+partSuffix), shq(d[1]))
+		fmt.Fprintf(&b, "cp -f %s %s && mv -f %[2]s %s\n", shell.Quote(d[0]), shell.Quote(d[1]+partSuffix), shell.Quote(d[1]))
 	}
 	modes := map[string][]string{}
 	for _, f := range files {
 		switch f.Type {
 		case payload.TypeSymlink:
-			fmt.Fprintf(&b, "ln -sfn %s %s\n", shq(f.Target), shq(f.Path))
+			fmt.Fprintf(&b, "ln -sfn %s %s\n", shell.Quote(f.Target), shell.Quote(f.Path))
 		case payload.TypeFile:
 			m := fmt.Sprintf("%04o", f.Mode.Perm())
 			modes[m] = append(modes[m], f.Path)
@@ -172,7 +173,7 @@ func writeBatched(b *strings.Builder, cmd string, args []string, suffix string) 
 		b.WriteString(cmd)
 		for _, a := range args[:n] {
 			b.WriteString(" ")
-			b.WriteString(shq(a))
+			b.WriteString(shell.Quote(a))
 		}
 		b.WriteString(suffix + "\n")
 		args = args[n:]
@@ -186,9 +187,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// shq quotes s for a POSIX shell.
-func shq(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -64,7 +65,7 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 			if addr != "" {
 				script += containerdConfScript
 			}
-			script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shq(r.cluster.Name), markerPath)
+			script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shell.Quote(r.cluster.Name), markerPath)
 			_, err := r.exec(ctx, event.HostInit, ip, script, r.env(ip))
 			return err
 		})
@@ -110,7 +111,7 @@ func mirrorScript(hosts []string, mirrors []mirror) string {
 			server = "https://registry-1.docker.io"
 		}
 		dir := "/etc/containerd/certs.d/" + host
-		fmt.Fprintf(&b, "mkdir -p %s\ncat > %s/hosts.toml <<'SEALPACK_EOF'\n", shq(dir), shq(dir))
+		fmt.Fprintf(&b, "mkdir -p %s\ncat > %s/hosts.toml <<'SEALPACK_EOF'\n", shell.Quote(dir), shell.Quote(dir))
 		fmt.Fprintf(&b, "# written by sealpack: images of %s are served by the cluster registry\n", host)
 		fmt.Fprintf(&b, "server = %s\n", strconv.Quote(server))
 		for _, m := range mirrors {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -81,7 +82,7 @@ if [ ! -e "$cfg" ] || grep -qxF "$cfg" %[2]s 2>/dev/null; then
 	install -m 0600 -o "$u" -g "$(id -g "$u")" %[3]s "$cfg"
 	grep -qxF "$cfg" %[2]s 2>/dev/null || echo "$cfg" >> %[2]s
 fi
-`, shq(user), userKubeconfigMark, adminConf)
+`, shell.Quote(user), userKubeconfigMark, adminConf)
 	if _, err := r.exec(ctx, phase, ip, script, nil); err != nil {
 		return fmt.Errorf("host %s: a kubeconfig for %s: %w", ip, user, err)
 	}

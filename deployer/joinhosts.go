@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 // joinMasters joins the other masters one at a time (etcd grows member by
@@ -137,7 +138,7 @@ func (r *run) deleteNode(ctx context.Context, phase, ip string) error {
 		return nil
 	}
 	r.logs.Printf(phase, ip, "removing node %s, left by the half-done join, from the cluster", name)
-	script := fmt.Sprintf("export KUBECONFIG=%s\nkubectl delete node %s --ignore-not-found", adminConf, shq(name))
+	script := fmt.Sprintf("export KUBECONFIG=%s\nkubectl delete node %s --ignore-not-found", adminConf, shell.Quote(name))
 	if _, err := r.exec(ctx, phase, r.master0, script, nil); err != nil {
 		return fmt.Errorf("removing node %s of a half-done join: %w", name, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -62,7 +63,7 @@ func (drain) Run(ctx context.Context, r *run) error {
 		}
 		r.emit(event.Event{Type: event.HostStart, Phase: event.Drain, Host: ip, Message: "node " + name})
 		script := fmt.Sprintf("export KUBECONFIG=%s\nkubectl drain %s --ignore-daemonsets --delete-emptydir-data --force --timeout=300s\nkubectl delete node %s",
-			adminConf, shq(name), shq(name))
+			adminConf, shell.Quote(name), shell.Quote(name))
 		if _, err := r.exec(ctx, event.Drain, r.master0, script, nil); err != nil {
 			return fmt.Errorf("host %s (node %s): %w", ip, name, err)
 		}
@@ -110,12 +111,12 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		b.WriteString(containerdForgetScript)
 		fmt.Fprintf(&b, "if [ -f %[1]s ]; then while read -r f; do rm -f \"$f\"; rmdir \"$(dirname \"$f\")\" 2>/dev/null; done < %[1]s; fi\n", userKubeconfigMark)
 		for _, name := range r.binNames() {
-			fmt.Fprintf(&b, "rm -f %s\n", shq("/usr/local/bin/"+name))
+			fmt.Fprintf(&b, "rm -f %s\n", shell.Quote("/usr/local/bin/"+name))
 		}
 		for _, host := range registryHosts(r.opts.Payload) {
-			fmt.Fprintf(&b, "grep -qs 'written by sealpack' %[1]s/hosts.toml && rm -rf %[1]s\n", shq("/etc/containerd/certs.d/"+host))
+			fmt.Fprintf(&b, "grep -qs 'written by sealpack' %[1]s/hosts.toml && rm -rf %[1]s\n", shell.Quote("/etc/containerd/certs.d/"+host))
 		}
-		fmt.Fprintf(&b, "rm -rf %s\ntrue\n", shq(stateDir))
+		fmt.Fprintf(&b, "rm -rf %s\ntrue\n", shell.Quote(stateDir))
 		if _, err := r.exec(ctx, event.CleanHost, ip, b.String(), r.env(ip)); err != nil {
 			r.emit(event.Event{Type: event.HostFail, Phase: event.CleanHost, Host: ip, Message: err.Error()})
 			return err

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 // verify waits until every host is a Ready node, then gives nodes the labels
@@ -142,12 +143,12 @@ func (verify) Run(ctx context.Context, r *run) error {
 		name := n.Metadata.Name
 		for k, v := range h.APILabels() {
 			if got, ok := n.Metadata.Labels[k]; !ok || got != v {
-				script = append(script, fmt.Sprintf("kubectl label node %s %s --overwrite", shq(name), shq(k+"="+v)))
+				script = append(script, fmt.Sprintf("kubectl label node %s %s --overwrite", shell.Quote(name), shell.Quote(k+"="+v)))
 			}
 		}
 		for _, t := range h.Taints {
 			if t.Remove && n.hasTaint(t.Key, "*", t.Effect) || !t.Remove && !n.hasTaint(t.Key, t.Value, t.Effect) {
-				script = append(script, fmt.Sprintf("kubectl taint node %s %s --overwrite", shq(name), shq(t.String())))
+				script = append(script, fmt.Sprintf("kubectl taint node %s %s --overwrite", shell.Quote(name), shell.Quote(t.String())))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 // doneScreen says what was installed and how to reach it, or where the
@@ -80,7 +81,7 @@ func (d *doneScreen) render(width, height int, unwrapped bool) string {
 	login := m0.SSH.User + "@" + m0.IP
 	if kc := d.e.opts.KubeconfigPath; kc != "" {
 		row("Kubeconfig", kc)
-		row("Reach it", "export KUBECONFIG="+shellQuote(kc)+"; kubectl get nodes")
+		row("Reach it", "export KUBECONFIG="+shell.QuoteIfNeeded(kc)+"; kubectl get nodes")
 		row("", "or: ssh "+login+" kubectl get nodes")
 	} else {
 		row("Kubeconfig", "/etc/kubernetes/admin.conf on "+m0.IP)
@@ -92,7 +93,7 @@ func (d *doneScreen) render(width, height int, unwrapped bool) string {
 	}
 	d.filesView(&b, row)
 	b.WriteString("\n Add machines later:\n")
-	b.WriteString(commandLine(fmt.Sprintf("%s join -f %s --nodes IPS", d.e.command(), shellQuote(d.saved)), width, unwrapped))
+	b.WriteString(commandLine(fmt.Sprintf("%s join -f %s --nodes IPS", d.e.command(), shell.QuoteIfNeeded(d.saved)), width, unwrapped))
 	return b.String()
 }
 

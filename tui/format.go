@@ -78,19 +78,6 @@ func (s *styles) progressBar(done, total int64, width int) string {
 	return s.bar.Render(strings.Repeat("█", filled)) + s.dim.Render(strings.Repeat("░", width-filled))
 }
 
-// shellQuote quotes a path for a command the user copies, only when needed.
-func shellQuote(p string) string {
-	if p == "" {
-		return "''"
-	}
-	for _, c := range p {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("./-_+:=@%,", c)) {
-			return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
-		}
-	}
-	return p
-}
-
 // window returns the first index of a list window of size n that keeps sel
 // visible, for lists longer than the screen.
 func window(sel, total, n int) int {

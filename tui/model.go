@@ -12,6 +12,7 @@ import (
 
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -320,7 +321,7 @@ func (m *model) ended(err error) tea.Cmd {
 }
 
 func (m *model) resumeCommand() string {
-	return fmt.Sprintf("%s --unattended -f %s", m.e.command(), shellQuote(m.saved))
+	return fmt.Sprintf("%s --unattended -f %s", m.e.command(), shell.QuoteIfNeeded(m.saved))
 }
 
 // shutdown ends whatever still runs when the program is gone. An install

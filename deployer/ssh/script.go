@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"strings"
+
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 // How a command reaches a host. The command line that sshd (and ps) sees is
@@ -56,10 +58,10 @@ const (
 
 // commandLine is what the session executes.
 func (m marker) commandLine(body string, mode sudoMode) string {
-	sh := "sh -c " + shellQuote(m.wrapper(body))
+	sh := "sh -c " + shell.Quote(m.wrapper(body))
 	switch mode {
 	case sudoPassword:
-		return "sudo -H -S -p " + shellQuote(m.prompt()) + " " + sh
+		return "sudo -H -S -p " + shell.Quote(m.prompt()) + " " + sh
 	case sudoNoPrompt:
 		return "sudo -H -n " + sh
 	}
@@ -74,10 +76,10 @@ func buildScript(cmd string, o RunOptions) (string, error) {
 		if !ok || !validEnvName(name) {
 			return "", fmt.Errorf("environment entry %q: want NAME=value with NAME of letters, digits and _", envName(kv))
 		}
-		fmt.Fprintf(&b, "export %s=%s\n", name, shellQuote(value))
+		fmt.Fprintf(&b, "export %s=%s\n", name, shell.Quote(value))
 	}
 	if o.Dir != "" {
-		fmt.Fprintf(&b, "cd %s || exit 1\n", shellQuote(o.Dir))
+		fmt.Fprintf(&b, "cd %s || exit 1\n", shell.Quote(o.Dir))
 	}
 	b.WriteString(cmd)
 	b.WriteByte('\n')
@@ -104,9 +106,4 @@ func validEnvName(s string) bool {
 		}
 	}
 	return true
-}
-
-// shellQuote quotes s for POSIX sh.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/pkg/sftp"
+
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 // sftpConn is the SFTP client of a connection: the sftp subsystem for root,
@@ -188,7 +190,7 @@ func (c *Client) Rename(ctx context.Context, oldpath, newpath string) error {
 	stop()
 	var se *sftp.StatusError
 	if errors.As(err, &se) && se.FxCode() == sftp.ErrSSHFxOpUnsupported {
-		_, err = c.Run(ctx, "mv -f "+shellQuote(oldpath)+" "+shellQuote(newpath))
+		_, err = c.Run(ctx, "mv -f "+shell.Quote(oldpath)+" "+shell.Quote(newpath))
 		return err
 	}
 	if err != nil {
@@ -236,7 +238,7 @@ const exitNotExist = 44
 
 // Sha256 returns the hex SHA-256 of a remote file, computed on the host.
 func (c *Client) Sha256(ctx context.Context, p string) (string, error) {
-	q := shellQuote(p)
+	q := shell.Quote(p)
 	out, err := c.Run(ctx, fmt.Sprintf("[ -e %s ] || exit %d\nsha256sum < %s", q, exitNotExist, q))
 	var re *RunError
 	if errors.As(err, &re) && re.ExitCode == exitNotExist {

@@ -18,6 +18,8 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/sealpack/sealpack/internal/shell"
 )
 
 func TestBuildScript(t *testing.T) {
@@ -54,7 +56,7 @@ func TestBuildScript(t *testing.T) {
 func TestCommandLine(t *testing.T) {
 	m := marker("sealpack-0011223344556677")
 	body := evalBody(42)
-	wrapped := shellQuote(m.wrapper(body))
+	wrapped := shell.Quote(m.wrapper(body))
 	for mode, want := range map[sudoMode]string{
 		noSudo:       "sh -c " + wrapped,
 		sudoPassword: "sudo -H -S -p 'sealpack-0011223344556677 pw:' sh -c " + wrapped,

@@ -32,7 +32,7 @@ var rules = []rule{
 	// The build: payload below it; buildkit's Dockerfile parser (not the rest
 	// of buildkit), helm for charts, go-containerregistry for pulls.
 	{pkg: "packer/...",
-		imports: []string{std, "payload",
+		imports: []string{std, "payload", "internal/shell",
 			"github.com/moby/buildkit/frontend/dockerfile/...",
 			"helm.sh/helm/v3/...",
 			"sigs.k8s.io/yaml",
@@ -55,7 +55,7 @@ var rules = []rule{
 	// does not import the registry); SSH and SFTP for the hosts; bcrypt for
 	// the registries' htpasswd.
 	{pkg: "deployer/...",
-		imports: []string{std, "payload",
+		imports: []string{std, "payload", "internal/shell",
 			"go.yaml.in/yaml/v3",
 			"golang.org/x/crypto/ssh/...",
 			"golang.org/x/crypto/bcrypt",
@@ -65,7 +65,7 @@ var rules = []rule{
 	// The wizard: the deployer's config and event types, not the deployer
 	// (and so no SSH), and payload's metadata.
 	{pkg: "tui/...",
-		imports: []string{std, "payload", "deployer/clusterfile", "deployer/event",
+		imports: []string{std, "payload", "internal/shell", "deployer/clusterfile", "deployer/event",
 			"github.com/charmbracelet/bubbles/...",
 			"github.com/charmbracelet/bubbletea",
 			"github.com/charmbracelet/lipgloss",
@@ -91,6 +91,7 @@ var rules = []rule{
 	// internal/: shared helpers (imported by cmd and stub), test helpers
 	// (imported by tests only) and tools (imported by nothing).
 	{pkg: "internal/version", imports: []string{std}},
+	{pkg: "internal/shell", imports: []string{std}},
 	{pkg: "internal/progress", imports: []string{std, "github.com/schollz/progressbar/v3", "golang.org/x/term"}},
 	{pkg: testhost + "/...", imports: []string{std, testreq, "golang.org/x/crypto/ssh"}},
 	{pkg: testreq, imports: []string{std}},

@@ -53,6 +53,8 @@ var forbidden = []struct {
 		[]string{"cmd/sealpack imports registry:"}},
 	{"version takes payload", []edge{{from: "internal/version", to: "payload"}},
 		[]string{"internal/version imports payload:"}},
+	{"the shell quoter takes the deployer", []edge{{from: "internal/shell", to: "deployer"}},
+		[]string{"internal/shell imports deployer:"}},
 	{"progress takes the wizard", []edge{{from: "internal/progress", to: "tui"}},
 		[]string{"internal/progress imports tui:"}},
 	{"testhost takes the deployer", []edge{{from: testhost, to: "deployer"}},
