@@ -30,7 +30,7 @@ deps:
 	./scripts/ensure-deps.sh
 
 test: deps all
-	$(GO) vet ./...
+	$(GO) vet ./... ./testdata/fakek8s
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) fuzz
 
