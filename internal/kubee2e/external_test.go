@@ -38,6 +38,9 @@ const registryPassword = "Pull-er.pw7"
 // images there, no registry runs in the cluster, and kubelet pulls through
 // containerd's CRI with the credentials, also after the installer exited.
 func TestRealKubernetesExternalRegistry(t *testing.T) {
+	// Beside the other clusters of this package: they mostly wait on
+	// kubeadm and kubelet, and CI's time is bounded.
+	t.Parallel()
 	// Two nodes: the app spreads its two replicas over nodes.
 	w, s := newSite(t, 3)
 	master, node := w.Hosts[0], w.Hosts[1]

@@ -11,6 +11,9 @@ import (
 // nodes. Each master serves the images: with master0's registry stopped and
 // the installer gone, a node still pulls, from the other master's.
 func TestRealKubernetesTwoMasters(t *testing.T) {
+	// Beside the other clusters of this package: they mostly wait on
+	// kubeadm and kubelet, and CI's time is bounded.
+	t.Parallel()
 	w, s := newSite(t, 4)
 	masters, nodes := w.Hosts[:2], w.Hosts[2:]
 	// Pulls from the masters' registries need credentials (htpasswd); the
