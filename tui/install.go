@@ -184,6 +184,10 @@ func (s *installScreen) apply(ev event.Event) {
 	case event.PhaseStart:
 		p := s.phase(ev.Phase)
 		p.status, p.started, p.total = statusRunning, s.at(ev), int(ev.Total)
+		if ev.Phase == event.Distribute {
+			// Its Total counts bytes (the bar shows them); the row counts hosts.
+			p.total = len(s.hosts)
+		}
 	case event.PhaseDone:
 		p := s.phase(ev.Phase)
 		p.status, p.ended, p.running = statusOK, s.at(ev), nil

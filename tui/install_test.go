@@ -373,3 +373,15 @@ func TestDensity50Hosts(t *testing.T) {
 		})
 	}
 }
+
+// The distribute row counts hosts, although its phase's Total counts the
+// bytes to move (seen: "0/138712082 hosts").
+func TestDistributeRowCountsHosts(t *testing.T) {
+	s := newInstallScreen(&env{st: plainStyles(), keys: newKeyMap(), now: newFakeClock().Now, opts: &Options{Info: testInfo()}}, testCluster(3))
+	s.apply(event.Event{Type: event.PhaseStart, Phase: event.Distribute, Total: 138712082})
+	s.apply(event.Event{Type: event.HostDone, Phase: event.Distribute, Host: s.hosts[0].ip})
+	v := s.view(100, 30)
+	if strings.Contains(v, "138712082") || !strings.Contains(v, "1/3 hosts") {
+		t.Errorf("the distribute row:\n%s", v)
+	}
+}
