@@ -115,7 +115,7 @@ func newInstallScreen(e *env, c *clusterfile.Cluster) *installScreen {
 	all := plural(len(hosts), "host", "hosts")
 	expect := map[string]string{
 		event.Preflight: all, event.Distribute: all, event.HostInit: all, event.Verify: all,
-		event.Registry: plural(masters, "master", "masters"), event.InitMaster0: m0,
+		event.Registry: all + " (" + plural(masters, "master serves", "masters serve") + ")", event.InitMaster0: m0,
 		event.JoinMasters: countOrNone(masters-1, "master", "masters"), event.JoinNodes: countOrNone(nodes, "node", "nodes"),
 		event.Apps: countOrNone(len(e.opts.Info.Cmds), "command", "commands"),
 	}
