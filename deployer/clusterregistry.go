@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"path"
 	"slices"
 	"strconv"
@@ -68,6 +69,16 @@ func (r *run) inClusterRegistry() bool {
 	return r.opts.ClusterRegistry && r.cluster.Registry.External == nil && len(r.opts.Payload.Index().Images) > 0
 }
 
+// siteRegistry is the site's registry the images go to instead
+// (spec.registry.externalRegistry), nil when there is none or this run
+// serves no images after it ends.
+func (r *run) siteRegistry() *clusterfile.ExternalRegistry {
+	if !r.opts.ClusterRegistry {
+		return nil
+	}
+	return r.cluster.Registry.External
+}
+
 // clusterRegistries are the registry addresses every host's containerd
 // lists as mirrors after the installer's own: one per master, but for the
 // masters this run deletes.
@@ -84,38 +95,61 @@ func (r *run) clusterRegistries() []string {
 	return out
 }
 
-// mirrors are the registries host ip's containerd pulls through: the
+// mirrors are the registries a host's containerd pulls through: the
 // installer's own at forward (none when empty), then every master's,
-// checked against the cluster's CA, which is installed on the host for that
-// (unless the Clusterfile asks for plain HTTP).
-func (r *run) mirrors(ctx context.Context, ip, forward string) ([]mirror, error) {
-	if r.opts.ClusterRegistry && r.cluster.Registry.External != nil {
-		m, err := r.externalMirror(ctx, ip)
-		return []mirror{m}, err
+// checked against the cluster's CA (unless the Clusterfile asks for plain
+// HTTP); or the site's registry alone. putRegistryCAs installs the CAs
+// they name.
+func (r *run) mirrors(forward string) []mirror {
+	if e := r.siteRegistry(); e != nil {
+		m := mirror{addr: e.Addr(), tls: true}
+		if e.CA != "" {
+			m.ca = externalCAPath
+		}
+		return []mirror{m}
 	}
 	var out []mirror
 	if forward != "" {
 		out = append(out, mirror{addr: forward})
 	}
-	regs := r.clusterRegistries()
-	if len(regs) == 0 {
-		return out, nil
-	}
 	ca := ""
 	if !r.cluster.Registry.Insecure {
-		rca, err := r.registryCA()
-		if err != nil {
-			return nil, err
-		}
-		if err := r.putFile(ctx, ip, rca.certPEM, hostCAPath, 0o644); err != nil {
-			return nil, fmt.Errorf("installing the registry CA: %w", err)
-		}
 		ca = hostCAPath
 	}
-	for _, reg := range regs {
+	for _, reg := range r.clusterRegistries() {
 		out = append(out, mirror{addr: reg, tls: !r.cluster.Registry.Insecure, ca: ca})
 	}
-	return out, nil
+	return out
+}
+
+// putRegistryCAs installs on host ip the CA its mirrors are checked
+// against: the cluster's, or the one the Clusterfile names for the site's
+// registry.
+func (r *run) putRegistryCAs(ctx context.Context, ip string) error {
+	if e := r.siteRegistry(); e != nil {
+		if e.CA == "" {
+			return nil
+		}
+		pem, err := os.ReadFile(e.CA)
+		if err != nil {
+			return fmt.Errorf("spec.registry.externalRegistry.ca: %w", err)
+		}
+		if err := r.putFile(ctx, ip, pem, externalCAPath, 0o644); err != nil {
+			return fmt.Errorf("installing the site registry's CA: %w", err)
+		}
+		return nil
+	}
+	if len(r.clusterRegistries()) == 0 || r.cluster.Registry.Insecure {
+		return nil
+	}
+	rca, err := r.registryCA()
+	if err != nil {
+		return err
+	}
+	if err := r.putFile(ctx, ip, rca.certPEM, hostCAPath, 0o644); err != nil {
+		return fmt.Errorf("installing the registry CA: %w", err)
+	}
+	return nil
 }
 
 // seedRegistry copies the installer program and the carried images' blobs,
@@ -199,11 +233,7 @@ func (r *run) refreshMirrors(ctx context.Context, phase string) error {
 		}
 	}
 	return parallel(ctx, hosts, r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		mirrors, err := r.mirrors(ctx, ip, "")
-		if err != nil {
-			return err
-		}
-		script := "set -e\n" + mirrorScript(registryHosts(r.opts.Payload), mirrors) + r.registryNameScript(ip)
+		script := "set -e\n" + mirrorScript(registryHosts(r.opts.Payload), r.mirrors("")) + r.registryNameScript(ip)
 		if _, err := r.exec(ctx, phase, ip, script, nil); err != nil {
 			return fmt.Errorf("host %s: updating its registry mirrors to %s: %w", ip, strings.Join(r.clusterRegistries(), ", "), err)
 		}

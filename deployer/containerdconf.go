@@ -97,6 +97,10 @@ func (r *run) putPullCredentials(ctx context.Context, ip string) error {
 	return nil
 }
 
+// stripAuthBlock copies config.toml ($f) without sealpack's credentials
+// block to $f.sealpack.
+const stripAuthBlock = `awk '/^` + authBegin + `/ { skip = 1 } !skip { print } /^` + authEnd + `/ { skip = 0 }' "$f" > "$f.sealpack"`
+
 // containerdConfScript runs after the image's init-host script: where
 // containerd's config.toml lacks config_path, it adds it (a missing file
 // gets a minimal one); it replaces the credentials block sealpack wrote
@@ -121,7 +125,7 @@ if ! grep -qs '^[[:space:]]*config_path[[:space:]]*=' "$f"; then
 	echo "added config_path to $f: containerd's CRI reads the mirrors sealpack writes"
 	changed=1
 fi
-awk '/^` + authBegin + `/ { skip = 1 } !skip { print } /^` + authEnd + `/ { skip = 0 }' "$f" > "$f.sealpack"
+` + stripAuthBlock + `
 if [ -f "$a" ]; then cat "$a" >> "$f.sealpack"; rm -f "$a"; fi
 if cmp -s "$f" "$f.sealpack"; then rm -f "$f.sealpack"; else
 	chmod 600 "$f.sealpack" && mv "$f.sealpack" "$f"
@@ -136,6 +140,6 @@ fi
 // config.toml again (for reset).
 const containerdForgetScript = `f=` + containerdConfig + `
 if grep -qs '^` + authBegin + `' "$f"; then
-	awk '/^` + authBegin + `/ { skip = 1 } !skip { print } /^` + authEnd + `/ { skip = 0 }' "$f" > "$f.sealpack" && mv "$f.sealpack" "$f"
+	` + stripAuthBlock + ` && mv "$f.sealpack" "$f"
 fi
 `

@@ -125,21 +125,21 @@ func (d distribute) host(ctx context.Context, r *run, ip string) error {
 		return err
 	}
 	r.logs.Printf(event.Distribute, ip, "%d of %d files copied (%d more duplicated on the host), the rest were already there", tc.copied+len(tc.dups), len(files), len(tc.dups))
-	_, err = r.exec(ctx, event.Distribute, ip, finishScript(files, tc.dups), nil)
+	_, err = r.exec(ctx, event.Distribute, ip, finishScript(files), nil)
 	return err
 }
 
 // treeCopy is what copyTree did.
 type treeCopy struct {
 	copied int         // files copied
-	dups   [][2]string // source, destination: contents to duplicate on the host
+	dups   [][2]string // source, destination: contents duplicated on the host
 	sent   int64       // bytes written to the host
 }
 
 // copyTree puts files (their paths relative to root) under root on host
 // ip: what is there with the right sha256 is kept, a content wanted at
-// several paths is copied once (dups lists the copies to make on the
-// host), an interrupted copy resumes, and every copy is verified before it
+// several paths is copied once and duplicated on the host, an interrupted
+// copy resumes, and every copy is verified before it
 // is put in place. progress is told the bytes as they go, and at once the
 // bytes that need not go.
 func (r *run) copyTree(ctx context.Context, phase, ip, root string, files []payload.File, progress func(int64)) (treeCopy, error) {
@@ -197,6 +197,11 @@ func (r *run) copyTree(ctx context.Context, phase, ip, root string, files []payl
 	}
 	if err := place(ctx, c, root, small); err != nil {
 		return tc, err
+	}
+	if len(tc.dups) > 0 {
+		if _, err := r.exec(ctx, phase, ip, dupScript(root, tc.dups), nil); err != nil {
+			return tc, fmt.Errorf("duplicating files on the host: %w", err)
+		}
 	}
 	tc.copied, tc.sent = len(copies), sent.Load()
 	return tc, nil

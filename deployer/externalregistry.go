@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync"
 
@@ -31,7 +30,7 @@ const externalCAPath = stateDir + "/external-registry-ca.crt"
 // pushExternal copies every carried image into the site's registry. A push
 // sends only what the registry lacks, so a re-run costs little.
 func (r *run) pushExternal(ctx context.Context) error {
-	e := r.cluster.Registry.External
+	e := r.siteRegistry()
 	if r.opts.PushImages == nil {
 		return fmt.Errorf("spec.registry.externalRegistry: this program cannot push images; run the installer itself")
 	}
@@ -45,25 +44,6 @@ func (r *run) pushExternal(ctx context.Context) error {
 		return fmt.Errorf("pushing the images to %s: %w", e.Addr(), err)
 	}
 	return nil
-}
-
-// externalMirror is the site's registry as a mirror of host ip, its CA
-// installed on the host when the Clusterfile names one.
-func (r *run) externalMirror(ctx context.Context, ip string) (mirror, error) {
-	e := r.cluster.Registry.External
-	m := mirror{addr: e.Addr(), tls: true}
-	if e.CA == "" {
-		return m, nil
-	}
-	pem, err := os.ReadFile(e.CA)
-	if err != nil {
-		return m, fmt.Errorf("spec.registry.externalRegistry.ca: %w", err)
-	}
-	if err := r.putFile(ctx, ip, pem, externalCAPath, 0o644); err != nil {
-		return m, fmt.Errorf("installing the site registry's CA: %w", err)
-	}
-	m.ca = externalCAPath
-	return m, nil
 }
 
 // lineLog passes what is written to it to log, a line at a time.

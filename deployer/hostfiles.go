@@ -131,16 +131,23 @@ func parseSum(line string) (sum, file string, ok bool) {
 	return line[:64], line[66:], true
 }
 
-// finishScript duplicates contents wanted at several paths, makes the
-// symlinks, sets every file's mode and installs bin/* into /usr/local/bin
-// (an executable is hard-linked when the filesystem allows: the same bytes
-// need not be written twice).
-func finishScript(files []payload.File, dups [][2]string) string {
+// dupScript makes, under root, the copies of contents that are already on
+// the host at another path (source, destination), each put in place whole.
+func dupScript(root string, dups [][2]string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "set -e\ncd %s\n", RootfsDir)
+	fmt.Fprintf(&b, "set -e\ncd %s\n", shell.Quote(root))
 	for _, d := range dups {
 		fmt.Fprintf(&b, "cp -f %s %s && mv -f %[2]s %s\n", shell.Quote(d[0]), shell.Quote(d[1]+partSuffix), shell.Quote(d[1]))
 	}
+	return b.String()
+}
+
+// finishScript makes the symlinks, sets every file's mode and installs
+// bin/* into /usr/local/bin (an executable is hard-linked when the
+// filesystem allows: the same bytes need not be written twice).
+func finishScript(files []payload.File) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "set -e\ncd %s\n", RootfsDir)
 	modes := map[string][]string{}
 	for _, f := range files {
 		switch f.Type {

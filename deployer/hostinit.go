@@ -50,14 +50,13 @@ func (h hostInit) Run(ctx context.Context, r *run) error {
 			script := "set -e\n"
 			addr := r.openRegistry(ip)
 			if addr != "" {
-				mirrors, err := r.mirrors(ctx, ip, addr)
-				if err != nil {
+				if err := r.putRegistryCAs(ctx, ip); err != nil {
 					return err
 				}
 				if err := r.putPullCredentials(ctx, ip); err != nil {
 					return err
 				}
-				script += mirrorScript(registryHosts(r.opts.Payload), mirrors) + r.registryNameScript(ip)
+				script += mirrorScript(registryHosts(r.opts.Payload), r.mirrors(addr)) + r.registryNameScript(ip)
 			}
 			if _, ok := r.opts.Payload.File(initHostScript); ok {
 				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"

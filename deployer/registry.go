@@ -3,10 +3,10 @@ package deployer
 import (
 	"context"
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -23,7 +23,7 @@ func (registry) Plan(r *run) []string {
 		return nil
 	}
 	var out []string
-	if ext := r.cluster.Registry.External; ext != nil && r.opts.ClusterRegistry {
+	if ext := r.siteRegistry(); ext != nil {
 		out = append(out, fmt.Sprintf("push %d images to the site's registry %s; no registry runs in the cluster", len(r.opts.Payload.Index().Images), ext.Addr()))
 		for _, ip := range r.targets {
 			out = append(out, fmt.Sprintf("%s: pulls images from %s", ip, ext.Addr()))
@@ -48,8 +48,8 @@ func (registry) Run(ctx context.Context, r *run) error {
 		r.logs.Printf(event.Registry, "", "no images carried: no registry needed")
 		return nil
 	}
-	ext := r.cluster.Registry.External
-	if ext != nil && r.opts.ClusterRegistry {
+	ext := r.siteRegistry()
+	if ext != nil {
 		if err := r.pushExternal(ctx); err != nil {
 			return err
 		}
@@ -68,9 +68,12 @@ else echo "no curl, wget or bash to check the registry with"; fi`, addr, host, p
 			r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 			return err
 		}
-		if ext != nil && r.opts.ClusterRegistry {
-			host, port := ext.Domain, strconv.Itoa(max(ext.Port, 443))
-			if _, err := r.exec(ctx, event.Registry, ip, fmt.Sprintf("bash -c 'exec 3<>/dev/tcp/%s/%s'", host, port), nil); err != nil {
+		if ext != nil {
+			port := ext.Port
+			if port == 0 {
+				port = 443 // https, as the mirrors name it
+			}
+			if _, err := r.exec(ctx, event.Registry, ip, fmt.Sprintf("bash -c 'exec 3<>\"/dev/tcp/$1/$2\"' _ %s %d", shell.Quote(ext.Domain), port), nil); err != nil {
 				err = fmt.Errorf("cannot reach the site's registry at %s: %w", ext.Addr(), err)
 				r.emit(event.Event{Type: event.HostFail, Phase: event.Registry, Host: ip, Message: err.Error()})
 				return err

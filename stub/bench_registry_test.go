@@ -61,54 +61,6 @@ const (
 	benchStartRuns  = 7
 )
 
-// benchImage is an image of a benchmark layout.
-type benchImage struct {
-	name     string
-	manifest string   // digest
-	config   string   // digest
-	layers   []string // digests
-	size     int64    // bytes of its layers
-}
-
-// addBenchImages lays one image per name into files, as the build lays
-// images into the rootfs (images/: oci-layout, one index.json naming them
-// all, a file per blob, layers stored raw), each with one random layer of
-// the given size.
-func addBenchImages(files map[string]entry, names []string, sizes []int) ([]benchImage, []payload.Image) {
-	blob := func(b []byte, raw bool) string {
-		d := fmtDigest(b)
-		e := entry{data: b}
-		if raw {
-			e.compress = payload.Never
-		}
-		files["images/blobs/sha256/"+d[len("sha256:"):]] = e
-		return d
-	}
-	var imgs []benchImage
-	var carried []payload.Image
-	var entries []any
-	for i, name := range names {
-		layer := make([]byte, sizes[i])
-		rand.NewChaCha8([32]byte{byte(i + 1), 10}).Read(layer)
-		ld := blob(layer, true)
-		cfg, _ := json.Marshal(map[string]any{"architecture": "amd64", "os": "linux",
-			"rootfs": map[string]any{"type": "layers", "diff_ids": []string{ld}}})
-		cd := blob(cfg, false)
-		man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-			"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cd, "size": len(cfg)},
-			"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": ld, "size": len(layer)}}})
-		md := blob(man, false)
-		entries = append(entries, map[string]any{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man),
-			"annotations": map[string]string{"io.containerd.image.name": name}})
-		imgs = append(imgs, benchImage{name: name, manifest: md, config: cd, layers: []string{ld}, size: int64(len(layer))})
-		carried = append(carried, payload.Image{Name: name, Digest: md, Platform: "linux/amd64", Size: int64(len(layer) + len(cfg) + len(man))})
-	}
-	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": entries})
-	files["images/index.json"] = entry{data: idx}
-	files["images/oci-layout"] = bytesEntry(`{"imageLayoutVersion":"1.0.0"}`)
-	return imgs, carried
-}
-
 // registryBench is the site the cluster figures share: 2 masters and a
 // node, and an installer (the real stub) carrying the fake Kubernetes and
 // the benchmark images.
@@ -117,7 +69,7 @@ type registryBench struct {
 	p        *payload.Reader
 	c        *clusterfile.Cluster
 	dir      string // the jump host's directory: .sealpack/ lands here
-	images   []benchImage
+	images   []testImage
 	layout   int64    // bytes of the layout a master receives (blobs, index.json, oci-layout)
 	veths    []string // each host's link on the bridge, seen from the jump host
 	masters  int
@@ -138,9 +90,15 @@ func BenchmarkClusterRegistry(b *testing.B) {
 		b.Fatal(err)
 	}
 	files := entries(fakek8stest.Rootfs(fake))
-	imgs, carried := addBenchImages(files,
-		[]string{benchBigImage, "quay.io/acme/api:2", "ghcr.io/acme/worker:3", "registry.k8s.io/pause:3.9"},
-		[]int{benchBigLayer, 3 << 20, 2 << 20, 1 << 20})
+	// One random layer per image, the same in every run.
+	var layers [][]byte
+	for i, size := range []int{benchBigLayer, 3 << 20, 2 << 20, 1 << 20} {
+		layer := make([]byte, size)
+		rand.NewChaCha8([32]byte{byte(i + 1), 10}).Read(layer)
+		layers = append(layers, layer)
+	}
+	imgs, carried := layImages(files,
+		[]string{benchBigImage, "quay.io/acme/api:2", "ghcr.io/acme/worker:3", "registry.k8s.io/pause:3.9"}, layers)
 	exe := writeInstaller(b, filepath.Join(dir, "app-installer.run"), installerSpec{files: files, images: carried, cmds: []string{"kubectl get nodes"}})
 	p, err := payload.Open(exe)
 	if err != nil {
@@ -318,7 +276,7 @@ func (rb *registryBench) benchPull(b *testing.B) {
 	ctx := context.Background()
 	m0, node := rb.w.Hosts[0], rb.w.Hosts[2]
 	big := rb.images[0]
-	layer := big.layers[0]
+	layer, size := big.layerDigest, int64(len(big.layer))
 	hex := strings.TrimPrefix(layer, "sha256:")
 	onHost := func(h *testhost.Host, script string) string {
 		b.Helper()
@@ -370,7 +328,7 @@ echo $((e - s))`)
 	}
 	pull := fmt.Sprintf(`ctr --connect-timeout 5s content fetch --hosts-dir /etc/containerd/certs.d %s >/dev/null || exit 1
 [ "$(stat -c %%s %s/%s)" = %d ] || { echo "containerd has no layer of %d bytes" >&2; exit 1; }`,
-		benchBigImage, benchContentDir, hex, big.size, big.size)
+		benchBigImage, benchContentDir, hex, size, size)
 	scp := fmt.Sprintf(`scp -q -i /root/.ssh/bench_scp -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes -o LogLevel=ERROR root@%s:%s/blobs/sha256/%s %s || exit 1
 sync %s`, m0.IP, benchLayoutDir, hex, dst, dst)
 	curl := fmt.Sprintf(`curl -fsS --cacert /run/bench-ca.crt -o %s 'https://%s:%d/v2/library/big/blobs/%s?ns=docker.io' || exit 1
@@ -382,7 +340,7 @@ sync %s`, dst, m0.IP, rb.c.RegistryPort(), layer, dst)
 		curls = append(curls, timed(curl))
 	}
 	onHost(node, clean)
-	mbps := func(d time.Duration) float64 { return float64(big.size) / d.Seconds() / 1e6 }
+	mbps := func(d time.Duration) float64 { return float64(size) / d.Seconds() / 1e6 }
 	p, s, c := median(pulls), median(scps), median(curls)
 	ratio := mbps(p) / mbps(s)
 	b.ReportMetric(mbps(p), "pull-MB/s")
@@ -401,7 +359,7 @@ sync %s`, dst, m0.IP, rb.c.RegistryPort(), layer, dst)
                   %8v  %6.1f MB/s   (runs %v)
       speed ratio pull/scp %.2f    limit >= 0.70   %s
       (for comparison, curl of the blob from master0's registry, then fsync: %v, %.1f MB/s, %.2f × scp)`,
-		benchBigImage, payload.HumanBytes(big.size), benchPullRuns,
+		benchBigImage, payload.HumanBytes(size), benchPullRuns,
 		strings.TrimSpace(onHost(node, "containerd --version | cut -d' ' -f3")), strings.Join(mirrors, ", "),
 		p.Round(time.Millisecond), mbps(p), roundAll(pulls),
 		s.Round(time.Millisecond), mbps(s), roundAll(scps),

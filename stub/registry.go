@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/sealpack/sealpack/deployer"
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/sealpack/sealpack/registry"
 	"github.com/spf13/cobra"
@@ -99,7 +100,7 @@ func newPushCmd() *cobra.Command {
 			}
 			defer p.Close()
 			if opts.Password == "" {
-				opts.Password = os.Getenv("SEALPACK_REGISTRY_PASSWORD")
+				opts.Password = os.Getenv(clusterfile.RegistryPasswordEnv)
 			}
 			if caFile != "" {
 				if opts.RootCAs, err = loadCAs(caFile); err != nil {
@@ -111,7 +112,7 @@ func newPushCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&opts.Username, "username", "", "registry user (else the docker config's credentials)")
-	cmd.Flags().StringVar(&opts.Password, "password", "", "registry password (or SEALPACK_REGISTRY_PASSWORD)")
+	cmd.Flags().StringVar(&opts.Password, "password", "", "registry password (or "+clusterfile.RegistryPasswordEnv+")")
 	cmd.Flags().BoolVar(&opts.Insecure, "insecure", false, "plain HTTP or unverified TLS")
 	cmd.Flags().StringVar(&caFile, "ca", "", "check the registry's certificate against the CAs in this PEM file")
 	cmd.Flags().IntVar(&opts.Jobs, "jobs", 4, "blobs uploaded at once")
