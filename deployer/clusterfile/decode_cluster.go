@@ -1,32 +1,27 @@
 package clusterfile
 
 import (
-	"net/netip"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
 )
 
-// sealerOnly are fields of sealer's v2 Cluster that sealpack does not
-// implement: they are warnings, not errors, so sealer Clusterfiles still load.
-var sealerOnly = map[string]string{
-	"spec.cmd_args":         "arguments for the image's CMD templates",
-	"spec.cmd":              "replacement of the image's CMD lines",
-	"spec.appNames":         "choice of the image's applications",
-	"spec.containerRuntime": "the container runtime is the one the image's init-host script installs",
-	"spec.hostAliases":      "/etc/hosts entries for the hosts",
-	"spec.dataRoot":         "sealer's data directory (sealpack uses /var/lib/sealpack)",
-	"spec.ssh.encrypted":    "sealer's encrypted passwords",
-	"metadata.annotations":  "cluster annotations",
-	"metadata.labels":       "cluster labels",
-	"metadata.namespace":    "cluster namespace",
-}
+// Each decoder reads its kind through one table of known fields (see
+// decodeFields): the same table dispatches and names the suggestions for an
+// unknown field.
 
 // sealerV1 are fields of sealer's v1 Cluster, which a v2 file must not use.
 var sealerV1 = map[string]bool{"provider": true, "network": true, "certSANS": true, "masters": true, "nodes": true}
 
-func (r *report) sealerField(k *yaml.Node, path string) {
-	r.warnf(k.Line, path, "a sealer field that sealpack does not implement (%s); ignored", sealerOnly[path])
+// sealerOnly is a field of sealer's v2 Cluster that sealpack does not
+// implement (what says what it is for): a warning, not an error, so sealer
+// Clusterfiles still load.
+func (r *report) sealerOnly(name, what string) field {
+	return field{name, func(k, _ *yaml.Node, path string) { r.sealerWarn(k, path, what) }}
+}
+
+func (r *report) sealerWarn(k *yaml.Node, path, what string) {
+	r.warnf(k.Line, path, "a sealer field that sealpack does not implement (%s); ignored", what)
 }
 
 func (r *report) decodeCluster(root *yaml.Node, apiVersion string, c *Cluster) {
@@ -45,21 +40,13 @@ func (r *report) decodeCluster(root *yaml.Node, apiVersion string, c *Cluster) {
 		return
 	}
 	var sawSpec, sawMeta bool
-	r.fields(root, "", func(key string, k, v *yaml.Node) {
-		switch key {
-		case "apiVersion", "kind":
-		case "metadata":
-			sawMeta = true
-			c.Name = r.decodeMeta(v, k)
-		case "spec":
-			sawSpec = true
-			r.decodeSpec(v, k, c)
-		case "status":
-			// Written by sealer when it saves a Clusterfile; nothing to read.
-		default:
-			r.unknown(k, "", key, []string{"apiVersion", "kind", "metadata", "spec", "status"})
-		}
-	})
+	r.decodeFields(root, "", []field{
+		{"apiVersion", skip},
+		{"kind", skip},
+		{"metadata", func(k, v *yaml.Node, _ string) { sawMeta = true; c.Name = r.decodeMeta(v, k) }},
+		{"spec", func(k, v *yaml.Node, _ string) { sawSpec = true; r.decodeSpec(v, k, c) }},
+		{"status", skip}, // written by sealer when it saves a Clusterfile
+	}, nil)
 	if !sawMeta {
 		r.errorf(root.Line, "metadata.name", "missing: the cluster needs a name")
 	}
@@ -72,19 +59,13 @@ func (r *report) decodeCluster(root *yaml.Node, apiVersion string, c *Cluster) {
 func (r *report) decodeMeta(n, key *yaml.Node) string {
 	var name string
 	var nameLine int
-	r.fields(n, "metadata", func(k string, kn, v *yaml.Node) {
-		path := sub("metadata", k)
-		switch {
-		case k == "name":
-			name, nameLine = r.str(v, path), v.Line
-		case k == "creationTimestamp":
-			// sealer writes "creationTimestamp: null" when it saves a file.
-		case sealerOnly[path] != "":
-			r.sealerField(kn, path)
-		default:
-			r.unknown(kn, "metadata", k, []string{"name", "annotations", "labels"})
-		}
-	})
+	r.decodeFields(n, "metadata", []field{
+		{"name", func(_, v *yaml.Node, p string) { name, nameLine = r.str(v, p), v.Line }},
+		r.sealerOnly("annotations", "cluster annotations"),
+		r.sealerOnly("labels", "cluster labels"),
+		r.sealerOnly("namespace", "cluster namespace"),
+		{"creationTimestamp", skip}, // sealer writes "creationTimestamp: null" when it saves a file
+	}, nil)
 	switch {
 	case name == "":
 		r.errorf(key.Line, "metadata.name", "missing: the cluster needs a name")
@@ -96,28 +77,19 @@ func (r *report) decodeMeta(n, key *yaml.Node) string {
 
 func (r *report) decodeSpec(n, key *yaml.Node, c *Cluster) {
 	var hostsKey *yaml.Node
-	r.fields(n, "spec", func(k string, kn, v *yaml.Node) {
-		path := sub("spec", k)
-		switch {
-		case k == "image":
-			c.Image = r.str(v, path)
-		case k == "env":
-			c.Env = r.envList(v, path)
-		case k == "ssh":
-			c.SSH = r.decodeSSH(v, path)
-		case k == "hosts":
-			hostsKey = kn
-			c.Groups = r.decodeGroups(v, path)
-		case k == "registry":
-			c.Registry = r.decodeRegistry(v, path)
-		case sealerOnly[path] != "":
-			r.sealerField(kn, path)
-		case sealerV1[k]:
-			r.errorf(kn.Line, path, "unknown field: %s belongs to sealer's v1 Clusterfile; v2 lists hosts, with their roles, under spec.hosts", k)
-		default:
-			r.unknown(kn, "spec", k, []string{"image", "env", "ssh", "hosts", "registry", "cmd", "cmd_args", "appNames", "containerRuntime", "hostAliases", "dataRoot"})
-		}
-	})
+	r.decodeFields(n, "spec", []field{
+		{"image", func(_, v *yaml.Node, p string) { c.Image = r.str(v, p) }},
+		{"env", func(_, v *yaml.Node, p string) { c.Env = r.envList(v, p) }},
+		{"ssh", func(_, v *yaml.Node, p string) { c.SSH = r.decodeSSH(v, p) }},
+		{"hosts", func(k, v *yaml.Node, p string) { hostsKey = k; c.Groups = r.decodeGroups(v, p) }},
+		{"registry", func(_, v *yaml.Node, p string) { c.Registry = r.decodeRegistry(v, p) }},
+		r.sealerOnly("cmd", "replacement of the image's CMD lines"),
+		r.sealerOnly("cmd_args", "arguments for the image's CMD templates"),
+		r.sealerOnly("appNames", "choice of the image's applications"),
+		r.sealerOnly("containerRuntime", "the container runtime is the one the image's init-host script installs"),
+		r.sealerOnly("hostAliases", "/etc/hosts entries for the hosts"),
+		r.sealerOnly("dataRoot", "sealer's data directory (sealpack uses /var/lib/sealpack)"),
+	}, r.sealerV1Field)
 	switch {
 	case hostsKey == nil:
 		r.errorf(key.Line, "spec.hosts", "missing: list the hosts with their roles (master, node)")
@@ -128,15 +100,14 @@ func (r *report) decodeSpec(n, key *yaml.Node, c *Cluster) {
 	}
 }
 
-func hasRole(groups []HostGroup, role string) bool {
-	for _, g := range groups {
-		for _, r := range g.Roles {
-			if r == role {
-				return true
-			}
-		}
+// sealerV1Field reports a field of sealer's v1 Cluster in spec; false for
+// any other key.
+func (r *report) sealerV1Field(key string, k *yaml.Node, path string) bool {
+	if !sealerV1[key] {
+		return false
 	}
-	return false
+	r.errorf(k.Line, path, "unknown field: %s belongs to sealer's v1 Clusterfile; v2 lists hosts, with their roles, under spec.hosts", key)
+	return true
 }
 
 func (r *report) envList(n *yaml.Node, path string) []string {
@@ -159,29 +130,17 @@ func (r *report) envList(n *yaml.Node, path string) []string {
 
 func (r *report) decodeSSH(n *yaml.Node, path string) SSH {
 	var s SSH
-	r.fields(n, path, func(k string, kn, v *yaml.Node) {
-		p := sub(path, k)
-		switch k {
-		case "user":
-			s.User = r.str(v, p)
-		case "passwd":
-			s.Passwd = r.str(v, p)
-		case "sudoPasswd":
-			s.SudoPasswd = r.str(v, p)
-		case "pk":
-			s.PK = r.str(v, p)
-		case "pkPasswd":
-			s.PKPasswd = r.str(v, p)
-		case "port":
-			s.Port = r.port(v, p)
-		case "bastion":
-			s.Bastion = r.decodeBastion(v, kn, p)
-		case "encrypted":
-			r.sealerField(kn, "spec.ssh.encrypted")
-		default:
-			r.unknown(kn, path, k, []string{"user", "passwd", "sudoPasswd", "pk", "pkPasswd", "port", "bastion"})
-		}
-	})
+	r.decodeFields(n, path, []field{
+		{"user", r.strField(&s.User)},
+		{"passwd", r.strField(&s.Passwd)},
+		{"sudoPasswd", r.strField(&s.SudoPasswd)},
+		{"pk", r.strField(&s.PK)},
+		{"pkPasswd", r.strField(&s.PKPasswd)},
+		{"port", r.portField(&s.Port)},
+		{"bastion", func(k, v *yaml.Node, p string) { s.Bastion = r.decodeBastion(v, k, p) }},
+		// Named as in spec.ssh wherever it stands (a group's ssh too).
+		{"encrypted", func(k, _ *yaml.Node, _ string) { r.sealerWarn(k, "spec.ssh.encrypted", "sealer's encrypted passwords") }},
+	}, nil)
 	return s
 }
 
@@ -190,252 +149,34 @@ func (r *report) decodeBastion(n, key *yaml.Node, path string) *Bastion {
 		return nil
 	}
 	b := &Bastion{}
-	r.fields(n, path, func(k string, kn, v *yaml.Node) {
-		p := sub(path, k)
-		switch k {
-		case "host":
+	r.decodeFields(n, path, []field{
+		{"host", func(_, v *yaml.Node, p string) {
 			b.Host = strings.TrimSpace(r.str(v, p))
 			if strings.ContainsAny(b.Host, " \t/") {
 				r.errorf(v.Line, p, "%q is not a host name or IP address", b.Host)
 			}
-		case "port":
-			b.Port = r.port(v, p)
-		case "user":
-			b.User = r.str(v, p)
-		case "passwd":
-			b.Passwd = r.str(v, p)
-		case "pk":
-			b.PK = r.str(v, p)
-		case "pkPasswd":
-			b.PKPasswd = r.str(v, p)
-		default:
-			r.unknown(kn, path, k, []string{"host", "port", "user", "passwd", "pk", "pkPasswd"})
-		}
-	})
+		}},
+		{"port", r.portField(&b.Port)},
+		{"user", r.strField(&b.User)},
+		{"passwd", r.strField(&b.Passwd)},
+		{"pk", r.strField(&b.PK)},
+		{"pkPasswd", r.strField(&b.PKPasswd)},
+	}, nil)
 	if b.Host == "" {
 		r.errorf(key.Line, sub(path, "host"), "missing: the bastion's address")
 	}
 	return b
 }
 
-func (r *report) decodeRegistry(n *yaml.Node, path string) Registry {
-	var reg Registry
-	r.fields(n, path, func(k string, kn, v *yaml.Node) {
-		p := sub(path, k)
-		switch {
-		case k == "externalRegistry":
-			if isNull(v) {
-				return
-			}
-			ext := &ExternalRegistry{}
-			r.fields(v, p, func(k2 string, kn2, v2 *yaml.Node) {
-				p2 := sub(p, k2)
-				switch k2 {
-				case "domain":
-					ext.Domain = strings.TrimSpace(r.str(v2, p2))
-				case "port":
-					ext.Port = r.port(v2, p2)
-				case "username":
-					ext.Username = r.str(v2, p2)
-				case "password":
-					ext.Password = r.str(v2, p2)
-				case "ca":
-					ext.CA = strings.TrimSpace(r.str(v2, p2))
-				default:
-					r.unknown(kn2, p, k2, []string{"domain", "port", "username", "password", "ca"})
-				}
-			})
-			if ext.Domain == "" {
-				r.errorf(kn.Line, sub(p, "domain"), "missing: the registry's host name")
-			}
-			if ext.Username == "" && ext.Password != "" {
-				r.errorf(kn.Line, p, "a password without a username: give both, or neither for anonymous pulls")
-			}
-			reg.External = ext
-		case k == "localRegistry":
-			// sealer's registry on the masters is sealpack's: the fields
-			// that mean the same are read, the others named.
-			r.fields(v, p, func(k2 string, kn2, v2 *yaml.Node) {
-				p2 := sub(p, k2)
-				switch k2 {
-				case "port":
-					reg.Port = r.port(v2, p2)
-				case "username":
-					reg.Username = r.str(v2, p2)
-				case "password":
-					reg.Password = r.str(v2, p2)
-				case "insecure":
-					reg.Insecure = r.boolean(v2, p2)
-				case "ha":
-					r.warnf(kn2.Line, p2, "ignored: sealpack runs the registry on every master")
-				case "domain":
-					r.warnf(kn2.Line, p2, "ignored: the masters' registries answer to their IPs and to %s", "sealpack.registry")
-				case "cert":
-					r.warnf(kn2.Line, p2, "ignored: sealpack makes a CA for the cluster and a certificate for every master")
-				default:
-					r.unknown(kn2, p, k2, []string{"port", "username", "password", "insecure", "ha", "domain", "cert"})
-				}
-			})
-		case k == "port":
-			reg.Port = r.port(v, p)
-		case k == "insecure":
-			reg.Insecure = r.boolean(v, p)
-		case k == "username":
-			reg.Username = r.str(v, p)
-		case k == "password":
-			reg.Password = r.str(v, p)
-		default:
-			r.unknown(kn, path, k, []string{"port", "insecure", "username", "password", "externalRegistry", "localRegistry"})
-		}
-	})
-	if reg.Username == "" && reg.Password != "" {
-		r.errorf(n.Line, path, "a password without a username: give both to require them for pulls, or neither")
-	}
-	if reg.Username != "" && reg.Insecure {
-		r.errorf(n.Line, path, "username and password over plain HTTP (insecure: true) would travel in clear text: drop insecure, or the credentials")
-	}
-	return reg
+// strField, portField and boolField read a field's value into dst.
+func (r *report) strField(dst *string) func(_, v *yaml.Node, path string) {
+	return func(_, v *yaml.Node, path string) { *dst = r.str(v, path) }
 }
 
-// decodeGroups reads spec.hosts. An address may appear only once in the
-// whole list.
-func (r *report) decodeGroups(n *yaml.Node, path string) []HostGroup {
-	var groups []HostGroup
-	seen := map[netip.Addr]int{}
-	r.list(n, path, func(i int, v *yaml.Node) {
-		if len(seen) > maxHosts {
-			return
-		}
-		g := r.decodeGroup(v, idx(path, i), seen)
-		groups = append(groups, g)
-	})
-	if len(seen) > maxHosts {
-		r.errorf(n.Line, path, "more than %d hosts", maxHosts)
-	}
-	return groups
+func (r *report) portField(dst *int) func(_, v *yaml.Node, path string) {
+	return func(_, v *yaml.Node, path string) { *dst = r.port(v, path) }
 }
 
-// maxHosts is Kubernetes' own limit on the size of a cluster; past it a
-// Clusterfile is surely a mistake (a range too wide).
-const maxHosts = 5000
-
-func (r *report) decodeGroup(n *yaml.Node, path string, seen map[netip.Addr]int) HostGroup {
-	g := HostGroup{Line: n.Line}
-	if isNull(n) {
-		r.errorf(n.Line, path, "empty entry: a host group has ips and roles")
-		return g
-	}
-	var sawIPs, sawRoles bool
-	r.fields(n, path, func(k string, kn, v *yaml.Node) {
-		p := sub(path, k)
-		switch k {
-		case "ips":
-			sawIPs = true
-			g.IPs = r.decodeIPs(v, p, seen)
-			if len(g.IPs) == 0 && isNull(v) {
-				r.errorf(kn.Line, p, "empty: list the group's addresses")
-			}
-		case "roles":
-			sawRoles = true
-			g.Roles = r.decodeRoles(v, kn, p)
-		case "ssh":
-			g.SSH = r.decodeSSH(v, p)
-		case "env":
-			g.Env = r.envList(v, p)
-		case "labels":
-			r.fields(v, p, func(key string, lk, lv *yaml.Node) {
-				val := r.str(lv, sub(p, key))
-				if err := checkLabelKey(key); err != nil {
-					r.errorf(lk.Line, sub(p, key), "%v", err)
-					return
-				}
-				if err := checkLabelValue(val); err != nil {
-					r.errorf(lv.Line, sub(p, key), "%v", err)
-					return
-				}
-				if g.Labels == nil {
-					g.Labels = map[string]string{}
-				}
-				g.Labels[key] = val
-			})
-		case "taints":
-			r.list(v, p, func(i int, tv *yaml.Node) {
-				s := r.str(tv, idx(p, i))
-				t, err := parseTaint(s)
-				if err != nil {
-					r.errorf(tv.Line, idx(p, i), "%v", err)
-					return
-				}
-				g.Taints = append(g.Taints, t)
-			})
-		default:
-			r.unknown(kn, path, k, []string{"ips", "roles", "ssh", "env", "labels", "taints"})
-		}
-	})
-	if !sawIPs {
-		r.errorf(n.Line, sub(path, "ips"), "missing: list the group's addresses")
-	}
-	if !sawRoles {
-		r.errorf(n.Line, sub(path, "roles"), "missing: give the group's roles (master, node)")
-	}
-	return g
-}
-
-func (r *report) decodeIPs(n *yaml.Node, path string, seen map[netip.Addr]int) []string {
-	var out []string
-	r.list(n, path, func(i int, v *yaml.Node) {
-		p := idx(path, i)
-		s := r.str(v, p)
-		if s == "" {
-			r.errorf(v.Line, p, "empty entry")
-			return
-		}
-		addrs, err := expandIPs(s)
-		if err != nil {
-			r.errorf(v.Line, p, "%v", err)
-			return
-		}
-		for _, a := range addrs {
-			if first, dup := seen[a]; dup {
-				r.errorf(v.Line, p, "%s is listed twice (first at line %d)", a, first)
-				continue
-			}
-			seen[a] = v.Line
-			out = append(out, a.String())
-		}
-	})
-	if isNull(n) || len(out) > 0 {
-		return out
-	}
-	if s := deref(n); s.Kind == yaml.SequenceNode && len(s.Content) == 0 {
-		r.errorf(n.Line, path, "empty: list the group's addresses")
-	}
-	return out
-}
-
-func (r *report) decodeRoles(n, key *yaml.Node, path string) []string {
-	var roles []string
-	have := map[string]bool{}
-	r.list(n, path, func(i int, v *yaml.Node) {
-		p := idx(path, i)
-		role := r.str(v, p)
-		if err := checkRole(role); err != nil {
-			r.errorf(v.Line, p, "%v", err)
-			return
-		}
-		if !have[role] {
-			have[role] = true
-			roles = append(roles, role)
-		}
-	})
-	if !have[RoleMaster] && !have[RoleNode] {
-		hint := ""
-		for _, role := range roles {
-			if strings.EqualFold(role, RoleMaster) || strings.EqualFold(role, RoleNode) {
-				hint = " (role names are lower case)"
-			}
-		}
-		r.errorf(key.Line, path, "must include master or node%s", hint)
-	}
-	return roles
+func (r *report) boolField(dst *bool) func(_, v *yaml.Node, path string) {
+	return func(_, v *yaml.Node, path string) { *dst = r.boolean(v, path) }
 }

@@ -61,101 +61,22 @@ func actionNames() string {
 // does not run (reported as a warning) or an invalid one (reported as an error).
 func (r *report) decodePlugin(root *yaml.Node, apiVersion string) (p Plugin, keep bool) {
 	p.Line = root.Line
-	if !pluginAPIVersions[apiVersion] {
-		_, av := topField(root, "apiVersion")
-		line := root.Line
-		if av != nil {
-			line = av.Line
-		}
-		if apiVersion == "" {
-			r.errorf(line, "apiVersion", "missing (sealer.io/v1)")
-		} else {
-			r.errorf(line, "apiVersion", "%q is not a Plugin version (sealer.io/v1 or sealer.cloud/v1)", apiVersion)
-		}
+	if !r.pluginAPIVersion(root, apiVersion) {
 		return p, false
 	}
-	var spec, specKey *yaml.Node
-	var metaLine int
 	nerr := len(r.errs)
-	r.fields(root, "", func(k string, kn, v *yaml.Node) {
-		switch k {
-		case "apiVersion", "kind", "status":
-		case "metadata":
-			metaLine = kn.Line
-			r.fields(v, "metadata", func(mk string, mkn, mv *yaml.Node) {
-				switch mk {
-				case "name":
-					p.Name = r.str(mv, "metadata.name")
-				case "creationTimestamp":
-				case "annotations", "labels", "namespace":
-					r.warnf(mkn.Line, sub("metadata", mk), "plugin %s are not used by sealpack; ignored", mk)
-				default:
-					r.unknown(mkn, "metadata", mk, []string{"name"})
-				}
-			})
-		case "spec":
-			spec, specKey = v, kn
-		default:
-			r.unknown(kn, "", k, []string{"apiVersion", "kind", "metadata", "spec"})
-		}
-	})
-	if p.Name == "" {
-		r.errorf(max(metaLine, root.Line), "metadata.name", "missing: plugins run by name")
-	}
+	spec, specKey := r.decodePluginTop(root, &p)
 	if specKey == nil {
 		r.errorf(root.Line, "spec", "missing: a plugin has type, action and data")
 		return p, false
 	}
-	var action, scope, on string
-	var actionNode, scopeNode, onNode, typeNode *yaml.Node
-	r.fields(spec, "spec", func(k string, kn, v *yaml.Node) {
-		path := sub("spec", k)
-		switch k {
-		case "type":
-			p.Type, typeNode = strings.TrimSpace(r.str(v, path)), v
-		case "action":
-			action, actionNode = r.str(v, path), v
-		case "scope":
-			scope, scopeNode = r.str(v, path), v
-		case "on":
-			on, onNode = r.str(v, path), v
-		case "data":
-			p.Data = r.str(v, path)
-		default:
-			r.unknown(kn, "spec", k, []string{"type", "action", "scope", "on", "data"})
-		}
-	})
-	if len(r.errs) > nerr {
+	ps := r.decodePluginSpec(spec, &p)
+	if len(r.errs) > nerr || !r.pluginType(&p, specKey, ps.typeNode) {
 		return p, false
 	}
-	switch {
-	case p.Type == "" && sealerPluginTypes[strings.ToUpper(p.Name)], p.Type == "" && strings.EqualFold(p.Name, "SHELL"):
-		p.Type = strings.ToUpper(p.Name)
-	case p.Type == "":
-		r.errorf(specKey.Line, "spec.type", "missing: sealpack runs SHELL plugins")
+	p.Actions, keep = r.pluginActions(ps.action, ps.actionNode, specKey, p.Name)
+	if !r.pluginWhere(&p, ps, &keep) {
 		return p, false
-	}
-	if !strings.EqualFold(p.Type, "SHELL") {
-		line := specKey.Line
-		if typeNode != nil {
-			line = typeNode.Line
-		}
-		r.warnf(line, "spec.type", "plugin type %q is not implemented by sealpack (only SHELL); plugin %q ignored", p.Type, p.Name)
-		return p, false
-	}
-	p.Type = "SHELL"
-	p.Actions, keep = r.pluginActions(action, actionNode, specKey, p.Name)
-	switch {
-	case scopeNode != nil && onNode != nil && scope != "" && on != "":
-		r.errorf(onNode.Line, "spec.on", "give spec.scope or sealer's older spec.on, not both")
-		return p, false
-	case on != "" && strings.Contains(on, "="):
-		r.warnf(onNode.Line, "spec.on", "label selectors (%s) are not implemented by sealpack; plugin %q ignored (use spec.scope with roles or addresses)", on, p.Name)
-		keep = false
-	case on != "":
-		p.Scope = r.pluginScope(on, onNode, "spec.on")
-	default:
-		p.Scope = r.pluginScope(scope, scopeNode, "spec.scope")
 	}
 	if strings.TrimSpace(p.Data) == "" {
 		r.errorf(specKey.Line, "spec.data", "missing: the plugin's shell script")
@@ -165,6 +86,116 @@ func (r *report) decodePlugin(root *yaml.Node, apiVersion string) (p Plugin, kee
 		return p, false
 	}
 	return p, keep
+}
+
+// pluginAPIVersion reports a Plugin document's apiVersion that is not one
+// of sealer's.
+func (r *report) pluginAPIVersion(root *yaml.Node, apiVersion string) bool {
+	if pluginAPIVersions[apiVersion] {
+		return true
+	}
+	_, av := topField(root, "apiVersion")
+	line := root.Line
+	if av != nil {
+		line = av.Line
+	}
+	if apiVersion == "" {
+		r.errorf(line, "apiVersion", "missing (sealer.io/v1)")
+	} else {
+		r.errorf(line, "apiVersion", "%q is not a Plugin version (sealer.io/v1 or sealer.cloud/v1)", apiVersion)
+	}
+	return false
+}
+
+// decodePluginTop reads a Plugin document's top level and metadata into p,
+// and returns its spec and spec's key (nil when there is none).
+func (r *report) decodePluginTop(root *yaml.Node, p *Plugin) (spec, specKey *yaml.Node) {
+	var metaLine int
+	metaIgnored := func(name string) field {
+		return field{name, func(k, _ *yaml.Node, path string) {
+			r.warnf(k.Line, path, "plugin %s are not used by sealpack; ignored", name)
+		}}
+	}
+	r.decodeFields(root, "", []field{
+		{"apiVersion", skip},
+		{"kind", skip},
+		{"metadata", func(k, v *yaml.Node, _ string) {
+			metaLine = k.Line
+			r.decodeFields(v, "metadata", []field{
+				{"name", func(_, v *yaml.Node, _ string) { p.Name = r.str(v, "metadata.name") }},
+				{"creationTimestamp", skip},
+				metaIgnored("annotations"),
+				metaIgnored("labels"),
+				metaIgnored("namespace"),
+			}, nil)
+		}},
+		{"spec", func(k, v *yaml.Node, _ string) { spec, specKey = v, k }},
+		{"status", skip},
+	}, nil)
+	if p.Name == "" {
+		r.errorf(max(metaLine, root.Line), "metadata.name", "missing: plugins run by name")
+	}
+	return spec, specKey
+}
+
+// pluginSpec is what a Plugin's spec says beyond what goes into the Plugin
+// as it is, with the nodes its messages point at.
+type pluginSpec struct {
+	action, scope, on                       string
+	actionNode, scopeNode, onNode, typeNode *yaml.Node
+}
+
+func (r *report) decodePluginSpec(spec *yaml.Node, p *Plugin) pluginSpec {
+	var s pluginSpec
+	r.decodeFields(spec, "spec", []field{
+		{"type", func(_, v *yaml.Node, path string) { p.Type, s.typeNode = strings.TrimSpace(r.str(v, path)), v }},
+		{"action", func(_, v *yaml.Node, path string) { s.action, s.actionNode = r.str(v, path), v }},
+		{"scope", func(_, v *yaml.Node, path string) { s.scope, s.scopeNode = r.str(v, path), v }},
+		{"on", func(_, v *yaml.Node, path string) { s.on, s.onNode = r.str(v, path), v }},
+		{"data", func(_, v *yaml.Node, path string) { p.Data = r.str(v, path) }},
+	}, nil)
+	return s
+}
+
+// pluginType settles p.Type (sealer's oldest files name it through
+// metadata.name alone); false when sealpack does not run the plugin.
+func (r *report) pluginType(p *Plugin, specKey, typeNode *yaml.Node) bool {
+	switch {
+	case p.Type == "" && sealerPluginTypes[strings.ToUpper(p.Name)], p.Type == "" && strings.EqualFold(p.Name, "SHELL"):
+		p.Type = strings.ToUpper(p.Name)
+	case p.Type == "":
+		r.errorf(specKey.Line, "spec.type", "missing: sealpack runs SHELL plugins")
+		return false
+	}
+	if !strings.EqualFold(p.Type, "SHELL") {
+		line := specKey.Line
+		if typeNode != nil {
+			line = typeNode.Line
+		}
+		r.warnf(line, "spec.type", "plugin type %q is not implemented by sealpack (only SHELL); plugin %q ignored", p.Type, p.Name)
+		return false
+	}
+	p.Type = "SHELL"
+	return true
+}
+
+// pluginWhere reads the hosts a plugin runs on, from spec.scope or sealer's
+// older spec.on; it clears keep for a scope sealpack cannot honour, and
+// returns false when the plugin is invalid.
+func (r *report) pluginWhere(p *Plugin, s pluginSpec, keep *bool) bool {
+	switch {
+	case s.scopeNode != nil && s.onNode != nil && s.scope != "" && s.on != "":
+		r.errorf(s.onNode.Line, "spec.on", "give spec.scope or sealer's older spec.on, not both")
+		return false
+	case s.on != "" && strings.Contains(s.on, "="):
+		r.warnf(s.onNode.Line, "spec.on", "label selectors (%s) are not implemented by sealpack; plugin %q ignored (use spec.scope with roles or addresses)", s.on, p.Name)
+		*keep = false
+	case s.on != "":
+		p.Scope = r.pluginScope(s.on, s.onNode, "spec.on")
+	default:
+		p.Scope = r.pluginScope(s.scope, s.scopeNode, "spec.scope")
+	}
+	return true
 }
 
 // pluginActions reads spec.action: one action, or several joined by "|".

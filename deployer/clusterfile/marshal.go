@@ -73,9 +73,7 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 		return nil, fmt.Errorf("the cluster has no name")
 	}
 	spec := mapping()
-	if c.Image != "" {
-		mapAdd(spec, "image", scalar(c.Image))
-	}
+	mapAdd(spec, "image", optional(c.Image))
 	mapAdd(spec, "ssh", sshNode(c.SSH))
 	hosts := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for i, g := range c.Groups {
@@ -96,19 +94,13 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 	if c.Registry.Insecure {
 		mapAdd(reg, "insecure", scalar("true"))
 	}
-	if c.Registry.Username != "" {
-		mapAdd(reg, "username", scalar(c.Registry.Username))
-	}
+	mapAdd(reg, "username", optional(c.Registry.Username))
 	if e := c.Registry.External; e != nil {
 		ext := mapping()
 		mapAdd(ext, "domain", scalar(e.Domain))
 		mapAdd(ext, "port", portNode(e.Port))
-		if e.Username != "" {
-			mapAdd(ext, "username", scalar(e.Username))
-		}
-		if e.CA != "" {
-			mapAdd(ext, "ca", scalar(e.CA))
-		}
+		mapAdd(ext, "username", optional(e.Username))
+		mapAdd(ext, "ca", optional(e.CA))
 		mapAdd(reg, "externalRegistry", ext)
 	}
 	if len(reg.Content) > 0 {
@@ -139,23 +131,15 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 // sshNode writes SSH settings without their secrets; nil when nothing is left.
 func sshNode(s SSH) *yaml.Node {
 	m := mapping()
-	if s.User != "" {
-		mapAdd(m, "user", scalar(s.User))
-	}
-	if s.PK != "" {
-		mapAdd(m, "pk", scalar(s.PK))
-	}
+	mapAdd(m, "user", optional(s.User))
+	mapAdd(m, "pk", optional(s.PK))
 	mapAdd(m, "port", portNode(s.Port))
 	if b := s.Bastion; b != nil {
 		bn := mapping()
 		mapAdd(bn, "host", scalar(b.Host))
 		mapAdd(bn, "port", portNode(b.Port))
-		if b.User != "" {
-			mapAdd(bn, "user", scalar(b.User))
-		}
-		if b.PK != "" {
-			mapAdd(bn, "pk", scalar(b.PK))
-		}
+		mapAdd(bn, "user", optional(b.User))
+		mapAdd(bn, "pk", optional(b.PK))
 		mapAdd(m, "bastion", bn)
 	}
 	if len(m.Content) == 0 {

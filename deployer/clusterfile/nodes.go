@@ -77,6 +77,40 @@ func (r *report) fields(n *yaml.Node, path string, fn func(key string, k, v *yam
 	}
 }
 
+// field is one known field of a mapping: its name and how its value is read
+// (k is the key, v the value, path the field's place, such as spec.ssh.port).
+type field struct {
+	name string
+	read func(k, v *yaml.Node, path string)
+}
+
+// decodeFields reads mapping n through table, its kind's one list of known
+// fields: each key goes to its field, and any other is an unknown field whose
+// suggestion is drawn from the same table, in its order. other, when not nil,
+// is asked first about a key the table lacks and returns whether it handled it.
+func (r *report) decodeFields(n *yaml.Node, path string, table []field, other func(key string, k *yaml.Node, path string) bool) {
+	r.fields(n, path, func(key string, k, v *yaml.Node) {
+		p := sub(path, key)
+		for _, f := range table {
+			if f.name == key {
+				f.read(k, v, p)
+				return
+			}
+		}
+		if other != nil && other(key, k, p) {
+			return
+		}
+		names := make([]string, len(table))
+		for i, f := range table {
+			names[i] = f.name
+		}
+		r.unknown(k, path, key, names)
+	})
+}
+
+// skip is a field that is known and carries nothing to read.
+func skip(_, _ *yaml.Node, _ string) {}
+
 // str reads a single value as text; null is "". YAML's own typing is not
 // applied, so passwd: 0123 stays "0123".
 func (r *report) str(n *yaml.Node, path string) string {
@@ -131,22 +165,6 @@ func (r *report) list(n *yaml.Node, path string, fn func(i int, v *yaml.Node)) {
 	for i, v := range s.Content {
 		fn(i, v)
 	}
-}
-
-// strList reads a list of single values; empty entries are reported.
-func (r *report) strList(n *yaml.Node, path string) []string {
-	var out []string
-	r.list(n, path, func(i int, v *yaml.Node) {
-		p := idx(path, i)
-		if isNull(v) {
-			r.errorf(v.Line, p, "empty entry")
-			return
-		}
-		if s := r.str(v, p); s != "" {
-			out = append(out, s)
-		}
-	})
-	return out
 }
 
 // strMap reads a mapping of names to single values; null values are "".

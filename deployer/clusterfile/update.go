@@ -29,6 +29,46 @@ func UpdateHosts(data []byte, addMasters, addNodes, remove []string) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("reading the Clusterfile: %w", err)
 	}
+	ch, err := planHosts(c, addMasters, addNodes, remove)
+	if err != nil {
+		return nil, err
+	}
+	if len(ch.adding) == 0 && len(ch.dropping) == 0 {
+		return data, nil
+	}
+	src := newSource(data)
+	groups, err := readGroups(src, data, c, ch.dropping)
+	if err != nil {
+		return nil, err
+	}
+	for _, role := range []string{RoleMaster, RoleNode} {
+		placeHosts(groups, c.Groups, role, ch.added(role))
+	}
+	var edits []edit
+	for _, g := range groups {
+		e, err := g.edits(src)
+		if err != nil {
+			return nil, err
+		}
+		edits = append(edits, e...)
+	}
+	out, err := src.apply(edits)
+	if err != nil {
+		return nil, fmt.Errorf("editing the Clusterfile: %w", err)
+	}
+	return out, checkUpdated(out, ch.present, ch.adding, ch.dropping)
+}
+
+// hostChanges is what UpdateHosts was asked to do, checked against the
+// hosts the cluster has.
+type hostChanges struct {
+	order    []netip.Addr          // the hosts to add, masters first, as given
+	present  map[netip.Addr]bool   // the cluster's hosts
+	adding   map[netip.Addr]string // host to add -> its role
+	dropping map[netip.Addr]bool
+}
+
+func planHosts(c *Cluster, addMasters, addNodes, remove []string) (*hostChanges, error) {
 	masters, err := parseIPArgs(addMasters)
 	if err != nil {
 		return nil, fmt.Errorf("masters to add: %w", err)
@@ -41,37 +81,48 @@ func UpdateHosts(data []byte, addMasters, addNodes, remove []string) ([]byte, er
 	if err != nil {
 		return nil, fmt.Errorf("hosts to remove: %w", err)
 	}
-	present := map[netip.Addr]bool{}
+	ch := &hostChanges{order: slices.Concat(masters, nodes), present: map[netip.Addr]bool{},
+		adding: map[netip.Addr]string{}, dropping: map[netip.Addr]bool{}}
 	for _, h := range c.Hosts() {
-		present[netip.MustParseAddr(h.IP)] = true
+		ch.present[netip.MustParseAddr(h.IP)] = true
 	}
-	adding := map[netip.Addr]string{}
 	for _, a := range masters {
-		adding[a] = RoleMaster
+		ch.adding[a] = RoleMaster
 	}
 	for _, a := range nodes {
-		if adding[a] != "" {
+		if ch.adding[a] != "" {
 			return nil, fmt.Errorf("%s is given both as a master and as a node", a)
 		}
-		adding[a] = RoleNode
+		ch.adding[a] = RoleNode
 	}
-	for a := range adding {
-		if present[a] {
+	for a := range ch.adding {
+		if ch.present[a] {
 			return nil, fmt.Errorf("%s is already a host of the cluster", a)
 		}
 	}
-	dropping := map[netip.Addr]bool{}
 	for _, a := range removed {
-		if !present[a] {
+		if !ch.present[a] {
 			return nil, fmt.Errorf("%s is not a host of the cluster", a)
 		}
-		dropping[a] = true
+		ch.dropping[a] = true
 	}
-	if len(adding) == 0 && len(dropping) == 0 {
-		return data, nil
-	}
+	return ch, nil
+}
 
-	src := newSource(data)
+// added lists the hosts to add with role, in the order given.
+func (ch *hostChanges) added(role string) []netip.Addr {
+	var out []netip.Addr
+	for _, a := range ch.order {
+		if ch.adding[a] == role {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// readGroups reads the groups of spec.hosts as written, with the hosts
+// dropping takes out of them.
+func readGroups(src *source, data []byte, c *Cluster, dropping map[netip.Addr]bool) ([]*hostGroupText, error) {
 	hosts, err := findHosts(data)
 	if err != nil {
 		return nil, err
@@ -79,7 +130,6 @@ func UpdateHosts(data []byte, addMasters, addNodes, remove []string) ([]byte, er
 	if len(hosts.Content) != len(c.Groups) {
 		return nil, fmt.Errorf("%w: spec.hosts holds %d groups, parsed %d", errLayout, len(hosts.Content), len(c.Groups))
 	}
-	var edits []edit
 	groups := make([]*hostGroupText, len(hosts.Content))
 	for i, n := range hosts.Content {
 		g, err := readGroupText(src, n, c.Groups[i], i)
@@ -89,41 +139,23 @@ func UpdateHosts(data []byte, addMasters, addNodes, remove []string) ([]byte, er
 		g.drop(dropping)
 		groups[i] = g
 	}
-	for _, role := range []string{RoleMaster, RoleNode} {
-		var add []netip.Addr
-		for _, a := range slices.Concat(masters, nodes) {
-			if adding[a] == role {
-				add = append(add, a)
-			}
-		}
-		if len(add) == 0 {
-			continue
-		}
-		target := -1
-		for i, g := range groups {
-			if g.plain && slices.Equal(c.Groups[i].Roles, []string{role}) && g.remaining() > 0 {
-				target = i
-				break
-			}
-		}
-		if target >= 0 {
-			groups[target].add = append(groups[target].add, add...)
-			continue
-		}
-		groups[len(groups)-1].appendGroups = append(groups[len(groups)-1].appendGroups, newGroupSpec{role: role, addrs: add})
+	return groups, nil
+}
+
+// placeHosts adds hosts of role to the first plain group of exactly that
+// role that keeps a host, or else to a new group after the last.
+func placeHosts(groups []*hostGroupText, parsed []HostGroup, role string, add []netip.Addr) {
+	if len(add) == 0 {
+		return
 	}
-	for _, g := range groups {
-		e, err := g.edits(src)
-		if err != nil {
-			return nil, err
+	for i, g := range groups {
+		if g.plain && slices.Equal(parsed[i].Roles, []string{role}) && g.remaining() > 0 {
+			g.add = append(g.add, add...)
+			return
 		}
-		edits = append(edits, e...)
 	}
-	out, err := src.apply(edits)
-	if err != nil {
-		return nil, fmt.Errorf("editing the Clusterfile: %w", err)
-	}
-	return out, checkUpdated(out, present, adding, dropping)
+	last := groups[len(groups)-1]
+	last.appendGroups = append(last.appendGroups, newGroupSpec{role: role, addrs: add})
 }
 
 // checkUpdated parses the edited file and checks that it holds exactly the

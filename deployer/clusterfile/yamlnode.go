@@ -43,6 +43,14 @@ func scalar(v string) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: v}
 }
 
+// optional is a string scalar, or nil (mapAdd then writes no field) for "".
+func optional(v string) *yaml.Node {
+	if v == "" {
+		return nil
+	}
+	return scalar(v)
+}
+
 // quoted is a string scalar that YAML writes in double quotes, so that
 // port: "22" stays a string for sealer's readers.
 func quoted(v string) *yaml.Node {
