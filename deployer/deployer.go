@@ -57,7 +57,8 @@ type Options struct {
 	// KeepAlive is the interval of SSH keepalives; a host that misses three
 	// in a row is taken for lost (default 10s).
 	KeepAlive time.Duration
-	// Dial opens a connection to a host; nil means SSH. Tests replace it.
+	// Dial opens a connection to a host; nil means SSH. Unit tests give
+	// one that hands out sshtest recorders.
 	Dial Dialer
 	// ClusterRegistry gives each master a registry of its own, seeded with
 	// the carried images and served by the installer program, so that they
@@ -71,31 +72,6 @@ type Options struct {
 	PushImages func(ctx context.Context, target string, auth RegistryAuth, out io.Writer) error
 	// Stats, when not nil, is filled with where the time of the run went.
 	Stats *Stats
-}
-
-// Dialer connects to a host of the cluster.
-type Dialer func(ctx context.Context, h clusterfile.Host) (Remote, error)
-
-// Remote is what phases need of a connection to a host. Commands run as root
-// (through sudo for other users); secrets are never part of a command line.
-type Remote interface {
-	// Run runs a shell script with env exported, and returns its stdout.
-	// Output lines are also passed to logf as they come.
-	Run(ctx context.Context, script string, env map[string]string, logf func(string)) (string, error)
-	// WriteFile writes r to path (its directory is made if needed) from
-	// byte offset on, keeping the bytes before it, and sets mode. Callers
-	// make the result atomic: they write beside the target and Rename.
-	WriteFile(ctx context.Context, r io.Reader, path string, mode uint32, offset int64) error
-	// Rename moves a remote file, replacing the target atomically.
-	Rename(ctx context.Context, oldpath, newpath string) error
-	// Download reads a remote file.
-	Download(ctx context.Context, path string) ([]byte, error)
-	// LocalIP is the jump host's address on the route to this host.
-	LocalIP() string
-	// Forward listens on remoteAddr on the host and carries connections
-	// to localAddr on the jump host (ssh -R); it ends with ctx.
-	Forward(ctx context.Context, remoteAddr, localAddr string) (string, error)
-	Close() error
 }
 
 // run is the state shared by the phases of one invocation.

@@ -18,6 +18,35 @@ import (
 	"github.com/sealpack/sealpack/deployer/ssh"
 )
 
+// Dialer connects to a host of the cluster.
+type Dialer func(ctx context.Context, h clusterfile.Host) (Remote, error)
+
+// Remote is what phases need of a connection to a host: the one seam
+// between the phases and SSH. sshRemote implements it over ssh.Client, and
+// sshtest.Recorder fakes it for the unit tests. Commands run as root
+// (through sudo for other users); secrets are never part of a command line.
+type Remote interface {
+	// Run runs a shell script with env exported, and returns its stdout.
+	// Output lines are also passed to logf as they come.
+	Run(ctx context.Context, script string, env map[string]string, logf func(string)) (string, error)
+	// WriteFile writes r to path (its directory is made if needed) from
+	// byte offset on, keeping the bytes before it, and sets mode. Callers
+	// make the result atomic: they write beside the target and Rename.
+	WriteFile(ctx context.Context, r io.Reader, path string, mode uint32, offset int64) error
+	// Rename moves a remote file, replacing the target atomically.
+	Rename(ctx context.Context, oldpath, newpath string) error
+	// Download reads a remote file.
+	Download(ctx context.Context, path string) ([]byte, error)
+	// LocalIP is the jump host's address on the route to this host.
+	LocalIP() string
+	// Forward listens on remoteAddr on the host and carries connections
+	// to localAddr on the jump host (ssh -R); it ends with ctx.
+	Forward(ctx context.Context, remoteAddr, localAddr string) (string, error)
+	Close() error
+}
+
+var _ Remote = (*sshRemote)(nil)
+
 // sshDialer connects to hosts over SSH, sharing one host key checker and
 // the bastion connections across the run.
 type sshDialer struct {

@@ -12,8 +12,8 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 )
 
-// Client runs steps on one host over one SSH connection. It implements
-// Runner and is safe for concurrent use.
+// Client runs steps on one host over one SSH connection. It is safe for
+// concurrent use.
 type Client struct {
 	d    *Dialer
 	cfg  Config
@@ -27,8 +27,6 @@ type Client struct {
 	sftpMu sync.Mutex // taken before mu
 	sftp   *sftpConn
 }
-
-var _ Runner = (*Client)(nil)
 
 func newClient(d *Dialer, cfg Config) *Client {
 	return &Client{d: d, cfg: cfg, host: displayHost(cfg.addr()), sem: make(chan struct{}, d.maxSessions-1)}

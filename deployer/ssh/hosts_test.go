@@ -62,7 +62,7 @@ func rootConfig(h *testhost.Host) Config {
 	return Config{Host: h.IP, Password: testhost.DefaultRootPassword}
 }
 
-func run(t *testing.T, r Runner, cmd string, opts ...RunOption) string {
+func run(t *testing.T, r *Client, cmd string, opts ...RunOption) string {
 	t.Helper()
 	out, err := r.Run(context.Background(), cmd, opts...)
 	if err != nil {

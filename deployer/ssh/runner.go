@@ -3,39 +3,17 @@
 // SFTP), with host keys checked against known_hosts files, non-root users
 // raised through sudo, and the caller's context cancelling remote work.
 //
-// Phases use the small Runner interface; sshtest.Recorder fakes it in unit
-// tests, *Client implements it over real SSH.
+// The deployer's phases reach a host through deployer.Remote, which
+// adapts a *Client; sshtest.Recorder fakes that interface in unit tests.
 package ssh
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"io/fs"
 	"strings"
 	"time"
 )
-
-// Runner is what the deployer's phases do on one host.
-type Runner interface {
-	// Host names the host in logs and errors ("10.0.0.3", or "10.0.0.3:2222").
-	Host() string
-	// Run runs a shell command as root (through sudo for other users) and
-	// returns its stdout. A command that fails returns a *RunError.
-	Run(ctx context.Context, cmd string, opts ...RunOption) (stdout []byte, err error)
-	// Upload writes r to the file dst (parent directories created) and sets
-	// its mode. With Offset(n), r holds the file from byte n on and the
-	// first n bytes already on the host are kept: a resumed copy.
-	Upload(ctx context.Context, r io.Reader, dst string, mode fs.FileMode, opts ...UploadOption) error
-	// Download copies the remote file src to w.
-	Download(ctx context.Context, src string, w io.Writer) error
-	// Stat describes a remote file; a missing file is an error that
-	// matches fs.ErrNotExist.
-	Stat(ctx context.Context, path string) (FileInfo, error)
-	// Sha256 returns the hex SHA-256 of a remote file; a missing file
-	// matches fs.ErrNotExist.
-	Sha256(ctx context.Context, path string) (string, error)
-}
 
 // FileInfo describes a remote file.
 type FileInfo struct {
@@ -68,7 +46,7 @@ type RunOptions struct {
 // RunOption sets one of the RunOptions.
 type RunOption func(*RunOptions)
 
-// NewRunOptions applies opts in order (fakes of Runner use it).
+// NewRunOptions applies opts in order.
 func NewRunOptions(opts ...RunOption) RunOptions {
 	var o RunOptions
 	for _, opt := range opts {

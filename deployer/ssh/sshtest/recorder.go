@@ -1,136 +1,136 @@
-// Package sshtest fakes ssh.Runner for unit tests of the deployer's phases:
-// a Recorder records every call and answers commands from a table, and
-// keeps uploaded files in memory.
+// Package sshtest fakes a host as the deployer's phases reach it (the
+// methods of deployer.Remote), for unit tests that run as any user, without
+// sshd: a Recorder records every call, answers scripts from a table of
+// regular expressions, and keeps the files written to it in memory.
+//
+// It does not import the deployer (whose tests import it): it has the
+// methods of deployer.Remote, which its own tests check at compile time.
 package sshtest
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"io/fs"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/sealpack/sealpack/deployer/ssh"
 )
 
 // Call is one recorded operation.
 type Call struct {
-	Op string // "run", "upload", "download", "stat", "sha256"
+	Op string // "run", "write", "rename", "download", "forward", "close"
 
 	// run
-	Cmd    string
-	Env    []string
-	Dir    string
-	Stdin  []byte
-	NoSudo bool
+	Script string
+	Env    map[string]string
 
-	// files
-	Path   string
-	Data   []byte // what an upload sent (from Offset on)
-	Mode   fs.FileMode
+	// write, download, rename (its source); forward: the address on the host
+	Path string
+	// rename: the target; forward: the jump host's address
+	To string
+
+	// write
+	Data   []byte // the bytes sent, from Offset on
+	Mode   uint32
 	Offset int64
 }
 
-// Reply is the answer to a command.
+// Reply is the answer to a script.
 type Reply struct {
 	Stdout string
 	Stderr string
-	Exit   int   // non-zero makes Run return a *ssh.RunError
-	Err    error // returned as is (a lost connection, say)
-	// Do runs when the command matches, before the reply is given (to
-	// change files, count, or block until the context ends).
-	Do func(ctx context.Context, c Call) error
+	// Exit, when not 0, makes Run return a *ssh.RunError with Stdout, as a
+	// failed command over SSH does.
+	Exit int
+	// Err is returned as is (a lost connection, say).
+	Err error
 }
 
+// Handler answers a script; it may read and change the host's files.
+type Handler func(ctx context.Context, h *Recorder, c Call) Reply
+
 type rule struct {
-	match func(Call) bool
-	reply Reply
+	re *regexp.Regexp
+	h  Handler
 }
 
 type file struct {
 	data []byte
-	mode fs.FileMode
-	mod  time.Time
+	mode uint32
 }
 
-// Recorder is a fake Runner for one host. It is safe for concurrent use.
+// Recorder is one fake host. A test's Dialer may hand it out for every
+// connection to that host: its files outlive a Close, as a host's outlive
+// an SSH connection. It is safe for concurrent use.
 type Recorder struct {
-	host string
+	host    string
+	localIP string
 
 	mu    sync.Mutex
 	calls []Call
 	rules []rule
 	files map[string]file
-	fails map[string]error // op+" "+path -> error
 }
 
-var _ ssh.Runner = (*Recorder)(nil)
-
-// New returns a Recorder for host. Commands without an answer fail with
-// exit status 127, so a phase running something unplanned is noticed.
-func New(host string) *Recorder {
-	return &Recorder{host: host, files: map[string]file{}, fails: map[string]error{}}
+// New returns a Recorder for host, on whose route the jump host has the
+// address localIP. Scripts without an answer fail with exit status 127,
+// so a phase running something unplanned is noticed.
+func New(host, localIP string) *Recorder {
+	return &Recorder{host: host, localIP: localIP, files: map[string]file{}}
 }
 
 // Host is the host given to New.
 func (r *Recorder) Host() string { return r.host }
 
-// On answers commands equal to pattern, or starting with its text before a
-// final "*". Later rules win over earlier ones.
-func (r *Recorder) On(pattern string, reply Reply) *Recorder {
-	match := func(c Call) bool { return c.Cmd == pattern }
-	if p, ok := strings.CutSuffix(pattern, "*"); ok {
-		match = func(c Call) bool { return strings.HasPrefix(c.Cmd, p) }
-	}
-	return r.OnFunc(match, reply)
+// On answers the scripts that expr matches with reply. Later rules win
+// over earlier ones, so a test can override a default answer.
+func (r *Recorder) On(expr string, reply Reply) *Recorder {
+	return r.Handle(expr, func(context.Context, *Recorder, Call) Reply { return reply })
 }
 
-// OnRegexp answers commands that expr matches.
-func (r *Recorder) OnRegexp(expr string, reply Reply) *Recorder {
+// Handle answers the scripts that expr matches with h.
+func (r *Recorder) Handle(expr string, h Handler) *Recorder {
 	re := regexp.MustCompile(expr)
-	return r.OnFunc(func(c Call) bool { return re.MatchString(c.Cmd) }, reply)
-}
-
-// OnFunc answers commands for which match is true.
-func (r *Recorder) OnFunc(match func(Call) bool, reply Reply) *Recorder {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.rules = append(r.rules, rule{match, reply})
+	r.rules = append(r.rules, rule{re, h})
 	return r
 }
 
-// Fail makes every op ("upload", "download", "stat", "sha256") on path
-// return err until Fail is called again with a nil err.
-func (r *Recorder) Fail(op, path string, err error) {
+// SetFile puts a file on the host.
+func (r *Recorder) SetFile(p string, data []byte, mode uint32) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if err == nil {
-		delete(r.fails, op+" "+path)
-		return
-	}
-	r.fails[op+" "+path] = err
+	r.files[path.Clean(p)] = file{data: bytes.Clone(data), mode: mode}
 }
 
-// SetFile puts a file on the fake host.
-func (r *Recorder) SetFile(p string, data []byte, mode fs.FileMode) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.files[path.Clean(p)] = file{data: append([]byte(nil), data...), mode: mode, mod: time.Now()}
-}
-
-// File returns a file of the fake host.
-func (r *Recorder) File(p string) ([]byte, fs.FileMode, bool) {
+// File returns a file of the host.
+func (r *Recorder) File(p string) (data []byte, mode uint32, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f, ok := r.files[path.Clean(p)]
-	return append([]byte(nil), f.data...), f.mode, ok
+	return bytes.Clone(f.data), f.mode, ok
+}
+
+// Files lists the paths of the host's files under dir, sorted.
+func (r *Recorder) Files(dir string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	prefix := strings.TrimSuffix(path.Clean(dir), "/") + "/"
+	var out []string
+	for p := range r.files {
+		if strings.HasPrefix(p, prefix) {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Calls returns the recorded calls in order.
@@ -140,153 +140,130 @@ func (r *Recorder) Calls() []Call {
 	return append([]Call(nil), r.calls...)
 }
 
-// Commands returns the commands run, in order.
-func (r *Recorder) Commands() []string {
-	var cmds []string
-	for _, c := range r.Calls() {
-		if c.Op == "run" {
-			cmds = append(cmds, c.Cmd)
-		}
-	}
-	return cmds
-}
-
 func (r *Recorder) record(c Call) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
 }
 
-// Run records the command and answers from the table.
-func (r *Recorder) Run(ctx context.Context, cmd string, opts ...ssh.RunOption) ([]byte, error) {
-	o := ssh.NewRunOptions(opts...)
-	c := Call{Op: "run", Cmd: cmd, Env: o.Env, Dir: o.Dir, NoSudo: o.NoSudo}
-	if o.Stdin != nil {
-		b, err := io.ReadAll(o.Stdin)
-		if err != nil {
-			return nil, fmt.Errorf("host %s: reading stdin: %w", r.host, err)
-		}
-		c.Stdin = b
-	}
+// Run records the script and answers it from the table; logf is given
+// every line of the reply's stdout, then of its stderr, as the SSH adapter
+// passes both.
+func (r *Recorder) Run(ctx context.Context, script string, env map[string]string, logf func(string)) (string, error) {
+	c := Call{Op: "run", Script: script, Env: cloneEnv(env)}
 	r.record(c)
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("host %s: %q: %w", r.host, ssh.ShortCmd(cmd), err)
+		return "", fmt.Errorf("host %s: %q: %w", r.host, ssh.ShortCmd(script), err)
 	}
-	reply, ok := r.answer(c)
-	if !ok {
-		reply = Reply{Exit: 127, Stderr: fmt.Sprintf("sshtest: no answer for %q", cmd)}
-	}
-	if reply.Do != nil {
-		if err := reply.Do(ctx, c); err != nil {
-			return nil, err
-		}
+	h := r.handler(script)
+	reply := Reply{Exit: 127, Stderr: fmt.Sprintf("sshtest: no answer for %q", ssh.ShortCmd(script))}
+	if h != nil {
+		reply = h(ctx, r, c)
 	}
 	if reply.Err != nil {
-		return nil, reply.Err
+		return "", reply.Err
 	}
-	if o.Stderr != nil {
-		io.WriteString(o.Stderr, reply.Stderr)
+	if logf != nil {
+		for _, out := range []string{reply.Stdout, reply.Stderr} {
+			if out = strings.TrimSuffix(out, "\n"); out != "" {
+				for _, line := range strings.Split(out, "\n") {
+					logf(line)
+				}
+			}
+		}
 	}
 	if reply.Exit != 0 {
-		return nil, &ssh.RunError{Host: r.host, Cmd: ssh.ShortCmd(cmd), ExitCode: reply.Exit, Stderr: strings.TrimSpace(reply.Stderr)}
+		return reply.Stdout, &ssh.RunError{Host: r.host, Cmd: ssh.ShortCmd(script), ExitCode: reply.Exit, Stderr: strings.TrimSpace(reply.Stderr)}
 	}
-	if o.Stdout != nil {
-		_, err := io.WriteString(o.Stdout, reply.Stdout)
-		return nil, err
-	}
-	return []byte(reply.Stdout), nil
+	return reply.Stdout, nil
 }
 
-func (r *Recorder) answer(c Call) (Reply, bool) {
+func cloneEnv(env map[string]string) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := make(map[string]string, len(env))
+	for k, v := range env {
+		out[k] = v
+	}
+	return out
+}
+
+func (r *Recorder) handler(script string) Handler {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for i := len(r.rules) - 1; i >= 0; i-- {
-		if r.rules[i].match(c) {
-			return r.rules[i].reply, true
+		if r.rules[i].re.MatchString(script) {
+			return r.rules[i].h
 		}
-	}
-	return Reply{}, false
-}
-
-func (r *Recorder) failure(op, p string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if err := r.fails[op+" "+path.Clean(p)]; err != nil {
-		return fmt.Errorf("host %s: %s %s: %w", r.host, op, p, err)
 	}
 	return nil
 }
 
-// Upload stores the file, honouring Offset as the real client does.
-func (r *Recorder) Upload(ctx context.Context, src io.Reader, dst string, mode fs.FileMode, opts ...ssh.UploadOption) error {
-	o := ssh.NewUploadOptions(opts...)
+// WriteFile stores the file, keeping the first offset bytes of the one
+// there, as a resumed copy over SFTP does.
+func (r *Recorder) WriteFile(ctx context.Context, src io.Reader, p string, mode uint32, offset int64) error {
 	data, err := io.ReadAll(src)
 	if err != nil {
-		return fmt.Errorf("host %s: upload to %s: reading the source: %w", r.host, dst, err)
+		return fmt.Errorf("host %s: writing %s: reading the source: %w", r.host, p, err)
 	}
-	r.record(Call{Op: "upload", Path: dst, Data: data, Mode: mode, Offset: o.Offset})
+	r.record(Call{Op: "write", Path: p, Data: data, Mode: mode, Offset: offset})
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("host %s: upload to %s: %w", r.host, dst, err)
+		return fmt.Errorf("host %s: writing %s: %w", r.host, p, err)
 	}
-	if !path.IsAbs(dst) {
-		return fmt.Errorf("host %s: upload to %q: not an absolute path", r.host, dst)
-	}
-	if err := r.failure("upload", dst); err != nil {
-		return err
+	if !path.IsAbs(p) {
+		return fmt.Errorf("host %s: writing %q: not an absolute path", r.host, p)
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	key := path.Clean(dst)
-	old := r.files[key].data
-	if o.Offset > 0 {
-		if int64(len(old)) < o.Offset {
-			return fmt.Errorf("host %s: resuming upload to %s at byte %d: the file there has only %d", r.host, dst, o.Offset, len(old))
+	key := path.Clean(p)
+	if offset > 0 {
+		old := r.files[key].data
+		if int64(len(old)) < offset {
+			return fmt.Errorf("host %s: resuming %s at byte %d: the file there has only %d", r.host, p, offset, len(old))
 		}
-		data = append(append([]byte(nil), old[:o.Offset]...), data...)
+		data = append(bytes.Clone(old[:offset]), data...)
 	}
-	r.files[key] = file{data: data, mode: mode.Perm(), mod: time.Now()}
+	r.files[key] = file{data: data, mode: mode}
 	return nil
 }
 
-// Download writes a stored file to w.
-func (r *Recorder) Download(ctx context.Context, src string, w io.Writer) error {
-	r.record(Call{Op: "download", Path: src})
-	if err := r.failure("download", src); err != nil {
-		return err
-	}
-	data, _, ok := r.File(src)
-	if !ok {
-		return fmt.Errorf("host %s: opening %s: %w", r.host, src, fs.ErrNotExist)
-	}
-	_, err := io.Copy(w, bytes.NewReader(data))
-	return err
-}
-
-// Stat describes a stored file.
-func (r *Recorder) Stat(ctx context.Context, p string) (ssh.FileInfo, error) {
-	r.record(Call{Op: "stat", Path: p})
-	if err := r.failure("stat", p); err != nil {
-		return ssh.FileInfo{}, err
-	}
+// Rename moves a stored file.
+func (r *Recorder) Rename(ctx context.Context, oldpath, newpath string) error {
+	r.record(Call{Op: "rename", Path: oldpath, To: newpath})
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	f, ok := r.files[path.Clean(p)]
+	f, ok := r.files[path.Clean(oldpath)]
 	if !ok {
-		return ssh.FileInfo{}, fmt.Errorf("host %s: stat %s: %w", r.host, p, fs.ErrNotExist)
+		return fmt.Errorf("host %s: renaming %s: %w", r.host, oldpath, fs.ErrNotExist)
 	}
-	return ssh.FileInfo{Size: int64(len(f.data)), Mode: f.mode, ModTime: f.mod}, nil
+	delete(r.files, path.Clean(oldpath))
+	r.files[path.Clean(newpath)] = f
+	return nil
 }
 
-// Sha256 hashes a stored file.
-func (r *Recorder) Sha256(ctx context.Context, p string) (string, error) {
-	r.record(Call{Op: "sha256", Path: p})
-	if err := r.failure("sha256", p); err != nil {
-		return "", err
-	}
+// Download returns a stored file.
+func (r *Recorder) Download(ctx context.Context, p string) ([]byte, error) {
+	r.record(Call{Op: "download", Path: p})
 	data, _, ok := r.File(p)
 	if !ok {
-		return "", fmt.Errorf("host %s: sha256 of %s: %w", r.host, p, fs.ErrNotExist)
+		return nil, fmt.Errorf("host %s: opening %s: %w", r.host, p, fs.ErrNotExist)
 	}
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:]), nil
+	return data, nil
+}
+
+// LocalIP is the address given to New.
+func (r *Recorder) LocalIP() string { return r.localIP }
+
+// Forward records the forward and says it listens where asked: nothing
+// is carried, the fake hosts pull nothing.
+func (r *Recorder) Forward(ctx context.Context, remoteAddr, localAddr string) (string, error) {
+	r.record(Call{Op: "forward", Path: remoteAddr, To: localAddr})
+	return remoteAddr, nil
+}
+
+// Close records the end of a connection; the host and its files stay.
+func (r *Recorder) Close() error {
+	r.record(Call{Op: "close"})
+	return nil
 }

@@ -1,7 +1,6 @@
-package sshtest
+package sshtest_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io/fs"
@@ -9,50 +8,62 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/deployer/ssh"
+	"github.com/sealpack/sealpack/deployer/ssh/sshtest"
 )
 
-// phase is a stand-in for a deployer phase: it only knows ssh.Runner.
-func phase(ctx context.Context, r ssh.Runner) (string, error) {
-	if _, err := r.Stat(ctx, "/var/lib/sealpack/done"); err == nil {
+// The Recorder fakes what the phases use, nothing else.
+var _ deployer.Remote = (*sshtest.Recorder)(nil)
+
+// phase is a stand-in for a deployer phase: it knows only deployer.Remote.
+func phase(ctx context.Context, r deployer.Remote) (string, error) {
+	if _, err := r.Download(ctx, "/var/lib/sealpack/done"); err == nil {
 		return "skipped", nil
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return "", err
 	}
-	if err := r.Upload(ctx, strings.NewReader("#!/bin/sh\necho hi\n"), "/usr/local/bin/hi", 0o755); err != nil {
+	if err := r.WriteFile(ctx, strings.NewReader("#!/bin/sh\necho hi\n"), "/usr/local/bin/hi.part", 0o755, 0); err != nil {
 		return "", err
 	}
-	out, err := r.Run(ctx, "hi", ssh.Env("SEALPACK_ROLE=master"), ssh.Dir("/var/lib/sealpack/rootfs"))
+	if err := r.Rename(ctx, "/usr/local/bin/hi.part", "/usr/local/bin/hi"); err != nil {
+		return "", err
+	}
+	var logged []string
+	out, err := r.Run(ctx, "hi", map[string]string{"SEALPACK_ROLE": "master"}, func(l string) { logged = append(logged, l) })
 	if err != nil {
 		return "", err
 	}
-	return strings.TrimSpace(string(out)), r.Upload(ctx, strings.NewReader(""), "/var/lib/sealpack/done", 0o644)
+	if len(logged) != 1 || logged[0] != "hi" {
+		return "", errors.New("output not logged line by line: " + strings.Join(logged, "|"))
+	}
+	return strings.TrimSpace(out), r.WriteFile(ctx, strings.NewReader(""), "/var/lib/sealpack/done", 0o644, 0)
 }
 
 func TestRecorderDrivesAPhase(t *testing.T) {
 	ctx := context.Background()
-	r := New("10.0.0.2").On("hi", Reply{Stdout: "hi\n"})
+	r := sshtest.New("10.0.0.2", "10.0.0.1").On(`^hi$`, sshtest.Reply{Stdout: "hi\n"})
 	got, err := phase(ctx, r)
 	if err != nil || got != "hi" {
 		t.Fatalf("first run: %q, %v", got, err)
 	}
 	if data, mode, ok := r.File("/usr/local/bin/hi"); !ok || mode != 0o755 || !strings.HasPrefix(string(data), "#!/bin/sh") {
-		t.Errorf("uploaded script: %q %v %v", data, mode, ok)
+		t.Errorf("the script put in place: %q %o %v", data, mode, ok)
 	}
-	calls := r.Calls()
-	want := []string{"stat /var/lib/sealpack/done", "upload /usr/local/bin/hi", "run hi", "upload /var/lib/sealpack/done"}
-	if len(calls) != len(want) {
-		t.Fatalf("calls: %+v", calls)
+	if _, _, ok := r.File("/usr/local/bin/hi.part"); ok {
+		t.Error("the renamed file is still at its old path")
 	}
-	for i, c := range calls {
-		if got := c.Op + " " + c.Path + c.Cmd; got != want[i] {
-			t.Errorf("call %d: %q, want %q", i, got, want[i])
-		}
+	var ops []string
+	for _, c := range r.Calls() {
+		ops = append(ops, c.Op+" "+c.Path+c.Script)
 	}
-	if c := calls[2]; c.Dir != "/var/lib/sealpack/rootfs" || len(c.Env) != 1 || c.Env[0] != "SEALPACK_ROLE=master" {
-		t.Errorf("run options not recorded: %+v", c)
+	want := "download /var/lib/sealpack/done|write /usr/local/bin/hi.part|rename /usr/local/bin/hi.part|run hi|write /var/lib/sealpack/done"
+	if strings.Join(ops, "|") != want {
+		t.Errorf("calls:\n%s\nwant\n%s", strings.Join(ops, "|"), want)
 	}
-	// Second run: the marker is there, nothing is done.
+	if c := r.Calls()[3]; c.Env["SEALPACK_ROLE"] != "master" {
+		t.Errorf("env not recorded: %+v", c)
+	}
 	if got, _ := phase(ctx, r); got != "skipped" {
 		t.Errorf("re-run: %q", got)
 	}
@@ -60,113 +71,97 @@ func TestRecorderDrivesAPhase(t *testing.T) {
 
 func TestRecorderAnswers(t *testing.T) {
 	ctx := context.Background()
-	r := New("h").
-		On("kubeadm *", Reply{Stdout: "generic"}).
-		On("kubeadm token create --print-join-command", Reply{Stdout: "kubeadm join ..."}).
-		OnRegexp(`^systemctl (start|restart) `, Reply{Exit: 1, Stderr: "no systemd\n"})
-
+	r := sshtest.New("h", "10.0.0.1").
+		On(`^kubeadm `, sshtest.Reply{Stdout: "generic"}).
+		On(`^kubeadm token create`, sshtest.Reply{Stdout: "kubeadm join ..."}).
+		On(`^systemctl (start|restart) `, sshtest.Reply{Stdout: "partial", Exit: 1, Stderr: "no systemd\n"})
 	for _, c := range []struct {
-		cmd, out, err string
+		script, out, err string
 	}{
 		{"kubeadm token create --print-join-command", "kubeadm join ...", ""},
 		{"kubeadm init --config x", "generic", ""},
-		{"systemctl restart kubelet", "", `host h: "systemctl restart kubelet": exit status 1: no systemd`},
-		{"rm -rf /", "", `host h: "rm -rf /": exit status 127: sshtest: no answer for "rm -rf /"`},
+		{"systemctl restart kubelet", "partial", `host h: "systemctl restart kubelet": exit status 1: no systemd`},
+		{"rm -rf /\necho", "", `host h: "rm -rf / ...": exit status 127: sshtest: no answer for "rm -rf / ..."`},
 	} {
-		out, err := r.Run(ctx, c.cmd)
+		out, err := r.Run(ctx, c.script, nil, nil)
 		gotErr := ""
 		if err != nil {
 			gotErr = err.Error()
 		}
-		if string(out) != c.out || gotErr != c.err {
-			t.Errorf("%s: %q, %q; want %q, %q", c.cmd, out, gotErr, c.out, c.err)
+		if out != c.out || gotErr != c.err {
+			t.Errorf("%q: %q, %q; want %q, %q", c.script, out, gotErr, c.out, c.err)
 		}
 	}
 	var re *ssh.RunError
-	if _, err := r.Run(ctx, "systemctl start x"); !errors.As(err, &re) || re.ExitCode != 1 {
-		t.Errorf("RunError: %v", err)
+	if _, err := r.Run(ctx, "systemctl start x", nil, nil); !errors.As(err, &re) || re.ExitCode != 1 {
+		t.Errorf("not a RunError: %v", err)
 	}
 
-	// Streams, stdin, hooks and plain errors.
-	var stdout, stderr bytes.Buffer
-	r.On("cat", Reply{Stdout: "out", Stderr: "err", Do: func(ctx context.Context, c Call) error {
-		if string(c.Stdin) != "input" {
-			t.Errorf("Do saw stdin %q", c.Stdin)
-		}
-		return nil
-	}})
-	if out, err := r.Run(ctx, "cat", ssh.Stdin(strings.NewReader("input")), ssh.Stdout(&stdout), ssh.Stderr(&stderr)); err != nil || out != nil ||
-		stdout.String() != "out" || stderr.String() != "err" {
-		t.Errorf("streams: %q %v %q %q", out, err, stdout.String(), stderr.String())
+	// A handler sees the call and the host's files.
+	r.SetFile("/etc/hostname", []byte("m0\n"), 0o644)
+	r.Handle(`^hostname$`, func(ctx context.Context, h *sshtest.Recorder, c sshtest.Call) sshtest.Reply {
+		b, _, _ := h.File("/etc/hostname")
+		return sshtest.Reply{Stdout: string(b) + c.Env["X"]}
+	})
+	if out, err := r.Run(ctx, "hostname", map[string]string{"X": "y"}, nil); err != nil || out != "m0\ny" {
+		t.Errorf("handler: %q, %v", out, err)
 	}
 	lost := errors.New("connection lost")
-	r.On("hang", Reply{Err: lost})
-	if _, err := r.Run(ctx, "hang"); err != lost {
+	r.On(`^hang$`, sshtest.Reply{Err: lost})
+	if _, err := r.Run(ctx, "hang", nil, nil); err != lost {
 		t.Errorf("Err reply: %v", err)
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := r.Run(cancelled, "cat"); !errors.Is(err, context.Canceled) {
+	if _, err := r.Run(cancelled, "hostname", nil, nil); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v", err)
 	}
 }
 
 func TestRecorderFiles(t *testing.T) {
 	ctx := context.Background()
-	r := New("h")
-	dst := "/var/lib/sealpack/rootfs/blob"
-	if err := r.Upload(ctx, strings.NewReader("hello "), dst, 0o600); err != nil {
+	r := sshtest.New("h", "10.0.0.1")
+	dst := "/var/lib/sealpack/rootfs/blob.part"
+	if err := r.WriteFile(ctx, strings.NewReader("hello "), dst, 0o600, 0); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Upload(ctx, strings.NewReader("world"), dst, 0o644, ssh.Offset(6)); err != nil {
+	// A resumed copy keeps what is there before its offset.
+	if err := r.WriteFile(ctx, strings.NewReader("world"), dst, 0o644, 6); err != nil {
 		t.Fatal(err)
 	}
-	var got bytes.Buffer
-	if err := r.Download(ctx, dst, &got); err != nil || got.String() != "hello world" {
-		t.Errorf("after resume: %q, %v", got.String(), err)
+	if got, err := r.Download(ctx, dst); err != nil || string(got) != "hello world" {
+		t.Errorf("after resume: %q, %v", got, err)
 	}
-	if sum, _ := r.Sha256(ctx, dst); sum != "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9" {
-		t.Errorf("sha256: %s", sum)
-	}
-	if fi, err := r.Stat(ctx, dst); err != nil || fi.Size != 11 || fi.Mode != 0o644 {
-		t.Errorf("stat: %+v, %v", fi, err)
-	}
-	if err := r.Upload(ctx, strings.NewReader("x"), dst, 0o644, ssh.Offset(100)); err == nil || !strings.Contains(err.Error(), "has only 11") {
+	if err := r.WriteFile(ctx, strings.NewReader("x"), dst, 0o644, 100); err == nil || !strings.Contains(err.Error(), "has only 11") {
 		t.Errorf("offset past the end: %v", err)
 	}
-	if err := r.Upload(ctx, strings.NewReader("x"), "rel", 0o644); err == nil {
+	if err := r.WriteFile(ctx, strings.NewReader("x"), "rel", 0o644, 0); err == nil {
 		t.Error("relative path accepted")
 	}
+	if got := r.Files("/var/lib/sealpack"); len(got) != 1 || got[0] != dst {
+		t.Errorf("files under /var/lib/sealpack: %q", got)
+	}
 	for name, err := range map[string]error{
-		"stat":     func() error { _, err := r.Stat(ctx, "/missing"); return err }(),
-		"sha256":   func() error { _, err := r.Sha256(ctx, "/missing"); return err }(),
-		"download": r.Download(ctx, "/missing", &got),
+		"download": func() error { _, err := r.Download(ctx, "/missing"); return err }(),
+		"rename":   r.Rename(ctx, "/missing", "/x"),
 	} {
 		if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), "host h") {
 			t.Errorf("%s of a missing file: %v", name, err)
 		}
 	}
-	full := errors.New("no space left on device")
-	r.Fail("upload", dst, full)
-	if err := r.Upload(ctx, strings.NewReader("x"), dst, 0o644); !errors.Is(err, full) {
-		t.Errorf("injected failure: %v", err)
-	}
-	r.Fail("upload", dst, nil)
-	if err := r.Upload(ctx, strings.NewReader("x"), dst, 0o644); err != nil {
-		t.Errorf("after clearing the failure: %v", err)
+	if addr, err := r.Forward(ctx, "127.0.0.1:5000", "127.0.0.1:5000"); err != nil || addr != "127.0.0.1:5000" || r.LocalIP() != "10.0.0.1" {
+		t.Errorf("forward %q %v, local IP %q", addr, err, r.LocalIP())
 	}
 }
 
 func TestRecorderConcurrent(t *testing.T) {
-	r := New("h").On("*", Reply{Stdout: "ok"})
+	r := sshtest.New("h", "10.0.0.1").On(``, sshtest.Reply{Stdout: "ok"})
 	var wg sync.WaitGroup
-	for i := 0; i < 20; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			r.Run(context.Background(), "x")
-			r.Upload(context.Background(), strings.NewReader("d"), "/f", 0o644)
-		}()
+	for range 20 {
+		wg.Go(func() {
+			r.Run(context.Background(), "x", nil, nil)
+			r.WriteFile(context.Background(), strings.NewReader("d"), "/f", 0o644, 0)
+		})
 	}
 	wg.Wait()
 	if n := len(r.Calls()); n != 40 {
