@@ -84,10 +84,6 @@ func (rep *Report) WriteText(w io.Writer) error {
 		fill(tw)
 		return tw.Flush()
 	}
-	name := rep.Name
-	if name == "" {
-		name = "(no title label)"
-	}
 	var files, dirs int
 	for _, f := range rep.Files {
 		if f.Type == TypeDir {
@@ -96,21 +92,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 			files++
 		}
 	}
-	err := section(func(tw *tabwriter.Writer) {
-		fmt.Fprintf(tw, "Name:\t%s\n", name)
-		if rep.Version != "" {
-			fmt.Fprintf(tw, "Version:\t%s\n", rep.Version)
-		}
-		fmt.Fprintf(tw, "Platform:\t%s\n", rep.Platform)
-		fmt.Fprintf(tw, "Size:\t%s payload (%s of content, %d blobs) + %s installer program\n",
-			HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
-		if len(rep.Parts) > 0 {
-			fmt.Fprintf(tw, "Parts:\t%d split parts beside the installer\n", len(rep.Parts))
-		}
-		fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
-		fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)
-	})
-	if err != nil {
+	if err := section(func(tw *tabwriter.Writer) { rep.summary(tw, files, dirs) }); err != nil {
 		return err
 	}
 	keys := make([]string, 0, len(rep.Labels))
@@ -161,6 +143,26 @@ func (rep *Report) WriteText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// summary is the report's first section: what the installer is and holds.
+func (rep *Report) summary(tw *tabwriter.Writer, files, dirs int) {
+	name := rep.Name
+	if name == "" {
+		name = "(no title label)"
+	}
+	fmt.Fprintf(tw, "Name:\t%s\n", name)
+	if rep.Version != "" {
+		fmt.Fprintf(tw, "Version:\t%s\n", rep.Version)
+	}
+	fmt.Fprintf(tw, "Platform:\t%s\n", rep.Platform)
+	fmt.Fprintf(tw, "Size:\t%s payload (%s of content, %d blobs) + %s installer program\n",
+		HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
+	if len(rep.Parts) > 0 {
+		fmt.Fprintf(tw, "Parts:\t%d split parts beside the installer\n", len(rep.Parts))
+	}
+	fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
+	fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)
 }
 
 // HumanBytes formats n with a binary unit: 1.5 GiB.

@@ -83,15 +83,7 @@ func (s *sink) finish(size int64, setID [32]byte) ([]Part, error) {
 	return parts, nil
 }
 
-func (s *sink) closeParts() error {
-	var first error
-	for _, f := range s.parts {
-		if err := f.Close(); err != nil && first == nil {
-			first = err
-		}
-	}
-	return first
-}
+func (s *sink) closeParts() error { return closeAll(s.parts) }
 
 func (s *sink) removeParts() {
 	for _, f := range s.parts {

@@ -44,12 +44,7 @@ func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 			var buf []byte
 			for t := range tasks {
 				if t.stub {
-					h := sha256.New()
-					n, err := io.Copy(h, io.TeeReader(r.Stub(), progressWriter(progress)))
-					if err == nil && (n != r.index.StubSize || hex.EncodeToString(h.Sum(nil)) != r.index.StubSHA256) {
-						err = fmt.Errorf("installer program (first %d bytes): %w", r.index.StubSize, ErrChecksum)
-					}
-					if err != nil {
+					if err := r.verifyStub(progress); err != nil {
 						fail(err)
 					}
 					continue
@@ -95,6 +90,16 @@ func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 		return errors.Join(errs...)
 	}
 	return nil
+}
+
+// verifyStub checks the installer program against its hash in the index.
+func (r *Reader) verifyStub(progress func(n int64)) error {
+	h := sha256.New()
+	n, err := io.Copy(h, io.TeeReader(r.Stub(), progressWriter(progress)))
+	if err == nil && (n != r.index.StubSize || hex.EncodeToString(h.Sum(nil)) != r.index.StubSHA256) {
+		err = fmt.Errorf("installer program (first %d bytes): %w", r.index.StubSize, ErrChecksum)
+	}
+	return err
 }
 
 // VerifyBytes is the number of bytes Verify reads, for a progress total.
