@@ -44,11 +44,6 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 		return nil, nil, err
 	}
 	start := time.Now()
-	var names []string
-	for _, p := range cfg.platforms {
-		names = append(names, p.String())
-	}
-	log.printf("resolving %d images for %s", len(imgs), strings.Join(names, ","))
 	res, err := c.resolveAll(ctx, imgs)
 	if err != nil {
 		return nil, nil, err
@@ -59,7 +54,6 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}
 
 	files, todo, inPayload := plan(res, w)
-
 	ctx, stop := context.WithCancel(ctx)
 	var ds *downloads
 	defer func() {
@@ -69,62 +63,14 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 		}
 	}()
 	m := &meter{fn: cfg.onBytes}
-	var layers []*blob
-	reused := map[string]*io.SectionReader{}
-	var reusedBytes int64
-	var from []*payload.Reader
-	if opts.Reuse != nil && slices.ContainsFunc(todo, func(b *blob) bool { return b.layer }) {
-		from = opts.Reuse()
-	}
-	for _, b := range todo {
-		if !b.layer {
-			continue
-		}
-		if sec := reusable(from, b.digest, b.size); sec != nil {
-			reused[b.digest] = sec
-			reusedBytes += b.size
-			continue
-		}
-		layers = append(layers, b)
-	}
+	g := gather(todo, opts.Reuse)
 	if bc != nil {
-		ds = c.startDownloads(ctx, stop, layers, m)
+		ds = c.startDownloads(ctx, stop, g.layers, m)
 	}
-	var fetch, cached int
-	var fetchBytes, cachedBytes int64
-	for _, b := range layers {
-		if ds != nil && ds.byDigest[b.digest].cached {
-			cached++
-			cachedBytes += b.size
-		} else {
-			fetch++
-			fetchBytes += b.size
-		}
-	}
-	m.grow(fetchBytes)
-	log.printf("%d layers to download (%s), %d in the cache (%s), %d in the installer being rebuilt (%s), %d blobs already in the payload",
-		fetch, payload.HumanBytes(fetchBytes), cached, payload.HumanBytes(cachedBytes), len(reused), payload.HumanBytes(reusedBytes), inPayload)
-
-	srcs := make([]payload.Source, 0, len(todo)+2)
-	for _, b := range todo {
-		if sec, ok := reused[b.digest]; ok {
-			srcs = append(srcs, payload.Source{Name: blobPath(b.digest), Compress: payload.Never,
-				Open: func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(sec, 0, sec.Size())), nil }})
-			continue
-		}
-		srcs = append(srcs, c.source(ctx, b, ds, m))
-	}
-	srcs = append(srcs, memSource(LayoutFile, ociLayout), memSource(IndexFile, idx))
-	digests, err := w.Add(ctx, srcs)
+	c.announce(g, ds, m, inPayload)
+	digests, err := c.add(ctx, w, g, ds, m, idx)
 	if err != nil {
-		return nil, nil, storeErr(err, ds)
-	}
-	for i, b := range todo {
-		if digests[i] != b.digest {
-			// Only a cache file or an earlier installer changed or damaged
-			// under us can get here.
-			return nil, nil, fmt.Errorf("pull %s: blob %s was stored as %s (blob cache or earlier installer damaged?)", b.ref.name, b.digest, digests[i])
-		}
+		return nil, nil, err
 	}
 	files = append(files,
 		payload.File{Path: LayoutFile, Type: payload.TypeFile, Mode: 0o644, Size: int64(len(ociLayout)), Digest: digests[len(todo)]},
@@ -137,6 +83,84 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 	}
 	log.printf("stored %d images, %d blobs, in %s", len(images), len(files)-2, since(start))
 	return files, images, nil
+}
+
+// gathering is where the blobs the payload lacks come from: layers copied
+// from an installer being rebuilt (reused), the other layers from the cache
+// or their registry, manifests and configs from memory.
+type gathering struct {
+	todo        []*blob // every blob to add, in image order
+	layers      []*blob // layers to download (or find in the cache)
+	reused      map[string]*io.SectionReader
+	reusedBytes int64
+}
+
+// gather sorts todo's layers into those reuse's installers hold and those
+// to download; reuse is called only when there is a layer to look for.
+func gather(todo []*blob, reuse func() []*payload.Reader) *gathering {
+	g := &gathering{todo: todo, reused: map[string]*io.SectionReader{}}
+	var from []*payload.Reader
+	if reuse != nil && slices.ContainsFunc(todo, func(b *blob) bool { return b.layer }) {
+		from = reuse()
+	}
+	for _, b := range todo {
+		if !b.layer {
+			continue
+		}
+		if sec := reusable(from, b.digest, b.size); sec != nil {
+			g.reused[b.digest] = sec
+			g.reusedBytes += b.size
+			continue
+		}
+		g.layers = append(g.layers, b)
+	}
+	return g
+}
+
+// announce sets the progress total to the bytes to download and says where
+// the layers come from.
+func (c *client) announce(g *gathering, ds *downloads, m *meter, inPayload int) {
+	var fetch, cached int
+	var fetchBytes, cachedBytes int64
+	for _, b := range g.layers {
+		if ds != nil && ds.byDigest[b.digest].cached {
+			cached++
+			cachedBytes += b.size
+		} else {
+			fetch++
+			fetchBytes += b.size
+		}
+	}
+	m.grow(fetchBytes)
+	c.log.printf("%d layers to download (%s), %d in the cache (%s), %d in the installer being rebuilt (%s), %d blobs already in the payload",
+		fetch, payload.HumanBytes(fetchBytes), cached, payload.HumanBytes(cachedBytes), len(g.reused), payload.HumanBytes(g.reusedBytes), inPayload)
+}
+
+// add stores the blobs of g, then the layout's oci-layout and index.json
+// files (idx), and returns their digests in that order.
+func (c *client) add(ctx context.Context, w *payload.Writer, g *gathering, ds *downloads, m *meter, idx []byte) ([]string, error) {
+	srcs := make([]payload.Source, 0, len(g.todo)+2)
+	for _, b := range g.todo {
+		if sec, ok := g.reused[b.digest]; ok {
+			srcs = append(srcs, payload.Source{Name: blobPath(b.digest), Compress: payload.Never,
+				Open: func() (io.ReadCloser, error) { return io.NopCloser(io.NewSectionReader(sec, 0, sec.Size())), nil }})
+			continue
+		}
+		srcs = append(srcs, c.source(ctx, b, ds, m))
+	}
+	srcs = append(srcs, memSource(LayoutFile, ociLayout), memSource(IndexFile, idx))
+	digests, err := w.Add(ctx, srcs)
+	if err != nil {
+		return nil, storeErr(err, ds)
+	}
+	for i, b := range g.todo {
+		if digests[i] != b.digest {
+			// Only a cache file or an earlier installer changed or damaged
+			// under us can get here.
+			return nil, fmt.Errorf("pull %s: blob %s was stored as %s (blob cache or earlier installer damaged?)", b.ref.name, b.digest, digests[i])
+		}
+	}
+	return digests, nil
 }
 
 // reusable returns the layer digest from one of the installers, when one
@@ -194,8 +218,14 @@ func (c *client) parseRefs(refs []string) ([]*imageRef, error) {
 	return imgs, nil
 }
 
-// resolveAll resolves the images jobs at a time; every failure is reported.
+// resolveAll says what it resolves, then resolves the images jobs at a
+// time; every failure is reported.
 func (c *client) resolveAll(ctx context.Context, imgs []*imageRef) ([]*resolved, error) {
+	var names []string
+	for _, p := range c.cfg.platforms {
+		names = append(names, p.String())
+	}
+	c.log.printf("resolving %d images for %s", len(imgs), strings.Join(names, ","))
 	res := make([]*resolved, len(imgs))
 	errs := make([]error, len(imgs))
 	next := make(chan int)
