@@ -102,7 +102,7 @@ func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string)
 	finish := closePrev
 	if progress.IsTerminal(cmd.ErrOrStderr()) {
 		var bar func()
-		o.Pull.OnProgress, bar = pull.ProgressBar(cmd.ErrOrStderr(), "pulling images")
+		o.Pull.OnProgress, bar = progress.Follow(cmd.ErrOrStderr(), "pulling images")
 		finish = func() { bar(); closePrev() }
 	} else {
 		o.Pull.Progress = cmd.ErrOrStderr()

@@ -30,15 +30,15 @@ var rules = []rule{
 		tests:   []string{benchtree}},
 
 	// The build: payload below it; buildkit's Dockerfile parser (not the rest
-	// of buildkit), helm for charts, go-containerregistry for pulls.
+	// of buildkit), helm for charts, go-containerregistry for pulls. It
+	// reports progress through callbacks: bars are the commands' (internal/progress).
 	{pkg: "packer/...",
 		imports: []string{std, "payload", "internal/shell",
 			"github.com/moby/buildkit/frontend/dockerfile/...",
 			"helm.sh/helm/v3/...",
 			"sigs.k8s.io/yaml",
 			"github.com/distribution/reference",
-			ggcr,
-			"github.com/schollz/progressbar/v3"},
+			ggcr},
 		tests: []string{benchtree}},
 
 	// The embedded registry: payload below it; distribution serves, logrus is

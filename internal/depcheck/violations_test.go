@@ -25,6 +25,8 @@ var forbidden = []struct {
 		[]string{"payload imports packer:"}},
 	{"packer takes the test harness", []edge{{from: "packer", to: testhost}},
 		[]string{"packer imports internal/testhost:"}},
+	{"packer/pull draws its own bar", []edge{{from: "packer/pull", to: "github.com/schollz/progressbar/v3"}},
+		[]string{"packer/pull imports github.com/schollz/progressbar/v3:"}},
 	{"packer/pull pushes through the registry", []edge{{from: "packer/pull", to: "registry"}},
 		[]string{"packer/pull imports registry:"}},
 	{"kubefile takes more of buildkit than its parser", []edge{{from: "packer/kubefile", to: "github.com/moby/buildkit/client"}},

@@ -29,17 +29,61 @@ func IsTerminal(w io.Writer) bool {
 // terminal, else a line every few seconds and one at the end.
 func New(w io.Writer, total int64, what string) Bar {
 	if IsTerminal(w) {
-		return &ttyBar{b: progressbar.NewOptions64(total,
-			progressbar.OptionSetWriter(w),
-			progressbar.OptionSetDescription(what),
-			progressbar.OptionShowBytes(true),
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(100*time.Millisecond),
-			progressbar.OptionShowCount(),
-			progressbar.OptionClearOnFinish(),
-		)}
+		return &ttyBar{b: newBar(w, total, what, progressbar.OptionClearOnFinish())}
 	}
 	return &lineBar{w: w, total: total, what: what, start: time.Now(), last: time.Now()}
+}
+
+// Follow returns an update function for work that reports how far it is
+// (done of total bytes, where total may grow, as when a damaged cache entry
+// adds a download) and a finish function. It draws a bar on w, a terminal
+// (callers check), that stays on its line once finished; no bar appears
+// while total is 0.
+func Follow(w io.Writer, what string) (update func(done, total int64), finish func()) {
+	var mu sync.Mutex
+	var bar *progressbar.ProgressBar
+	var known int64 // the total the bar was last given
+	update = func(done, total int64) {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar == nil {
+			if total == 0 {
+				return
+			}
+			bar = newBar(w, total, what,
+				progressbar.OptionShowTotalBytes(true),
+				progressbar.OptionUseIECUnits(true),
+				progressbar.OptionSetRenderBlankState(true),
+				progressbar.OptionOnCompletion(func() { fmt.Fprintln(w) }))
+			known = total
+		}
+		if total != known {
+			bar.ChangeMax64(total)
+			known = total
+		}
+		bar.Set64(done)
+	}
+	finish = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if bar != nil && !bar.IsFinished() {
+			bar.Finish()
+		}
+	}
+	return update, finish
+}
+
+// newBar is the one look of a bar on a terminal; extra adds to it.
+func newBar(w io.Writer, total int64, what string, extra ...progressbar.Option) *progressbar.ProgressBar {
+	opts := append([]progressbar.Option{
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionThrottle(100 * time.Millisecond),
+	}, extra...)
+	return progressbar.NewOptions64(total, opts...)
 }
 
 type ttyBar struct {

@@ -1,7 +1,6 @@
 package pull
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -106,19 +105,5 @@ func TestPlatformAccepts(t *testing.T) {
 		if _, err := parsePlatform(bad); err == nil || !strings.Contains(err.Error(), "want os/arch[/variant]") {
 			t.Errorf("parsePlatform(%q) error %v", bad, err)
 		}
-	}
-}
-
-func TestProgressBar(t *testing.T) {
-	var out bytes.Buffer
-	on, finish := ProgressBar(&out, "images")
-	on(0, 0) // the start: nothing known yet
-	on(0, 2<<20)
-	on(1<<20, 2<<20)
-	on(1<<20, 3<<20) // one more download
-	on(3<<20, 3<<20)
-	finish()
-	if s := out.String(); !strings.Contains(s, "images") || !strings.Contains(s, "3.0/3.0 MiB") {
-		t.Errorf("bar output %q", s)
 	}
 }
