@@ -41,6 +41,9 @@ func Apply(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 	if err := r.checkUpgrade(); err != nil {
 		return r.finish(err)
 	}
+	if err := r.warnEndpoint(); err != nil {
+		return r.finish(err)
+	}
 	err = r.runPhases(ctx, installPhases())
 	if err == nil && !r.opts.DryRun {
 		err = r.state.SetInstalled(r.installerID())

@@ -255,7 +255,7 @@ func (r *run) registryNameScript(ip string) string {
 	if target == "" {
 		return ""
 	}
-	return fmt.Sprintf("sed -i '/%[3]s$/d' /etc/hosts 2>/dev/null || true\nprintf '%%s %%s %%s\\n' %[1]s %[2]s '%[3]s' >> /etc/hosts\n", target, RegistryName, hostsMark)
+	return hostsLineScript(RegistryName, target)
 }
 
 // hostsMark ends the /etc/hosts line that sealpack writes.

@@ -65,6 +65,12 @@ type Options struct {
 	// stay pullable after the installer has exited. False: the hosts pull
 	// from the installer only while it runs.
 	ClusterRegistry bool
+	// APIServerBalancer runs the installer program on every node of a
+	// cluster of several masters whose Clusterfile names no
+	// controlPlaneEndpoint, balancing over the masters' apiservers (see
+	// apiserverlb.go). False: such a cluster's endpoint is master0's address
+	// (for installers that are no program, as in tests).
+	APIServerBalancer bool
 	// PushImages copies every carried image into the registry at target
 	// (host[:port]), keeping repository paths: for the site's registry
 	// (spec.registry.externalRegistry). The installer program passes
@@ -91,6 +97,10 @@ type run struct {
 	caOnce sync.Once
 	ca     *registryCA
 	caErr  error
+	// ep is the control-plane endpoint (endpoint()).
+	epOnce sync.Once
+	ep     clusterfile.Endpoint
+	epErr  error
 
 	// life ends with the run: registry forwards live that long.
 	life context.Context

@@ -46,28 +46,35 @@ func (h hostInit) Plan(r *run) []string {
 
 func (h hostInit) Run(ctx context.Context, r *run) error {
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		return r.step(ctx, event.HostInit, ip, r.hostInitInputs(ip), func(ctx context.Context) error {
-			script := "set -e\n"
-			addr := r.openRegistry(ip)
-			if addr != "" {
-				if err := r.putRegistryCAs(ctx, ip); err != nil {
-					return err
-				}
-				if err := r.putPullCredentials(ctx, ip); err != nil {
-					return err
-				}
-				script += mirrorScript(registryHosts(r.opts.Payload), r.mirrors(addr)) + r.registryNameScript(ip)
-			}
-			if _, ok := r.opts.Payload.File(initHostScript); ok {
-				script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
-			}
-			if addr != "" {
-				script += containerdConfScript
-			}
-			script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shell.Quote(r.cluster.Name), markerPath)
-			_, err := r.exec(ctx, event.HostInit, ip, script, r.env(ip))
+		if err := r.hostInitStep(ctx, ip); err != nil {
 			return err
-		})
+		}
+		return r.apiServerAccess(ctx, event.HostInit, ip)
+	})
+}
+
+func (r *run) hostInitStep(ctx context.Context, ip string) error {
+	return r.step(ctx, event.HostInit, ip, r.hostInitInputs(ip), func(ctx context.Context) error {
+		script := "set -e\n"
+		addr := r.openRegistry(ip)
+		if addr != "" {
+			if err := r.putRegistryCAs(ctx, ip); err != nil {
+				return err
+			}
+			if err := r.putPullCredentials(ctx, ip); err != nil {
+				return err
+			}
+			script += mirrorScript(registryHosts(r.opts.Payload), r.mirrors(addr)) + r.registryNameScript(ip)
+		}
+		if _, ok := r.opts.Payload.File(initHostScript); ok {
+			script += "cd " + RootfsDir + "\nsh ./" + initHostScript + "\n"
+		}
+		if addr != "" {
+			script += containerdConfScript
+		}
+		script += fmt.Sprintf("mkdir -p %s && printf '%%s\\n' %s > %s\n", path.Dir(markerPath), shell.Quote(r.cluster.Name), markerPath)
+		_, err := r.exec(ctx, event.HostInit, ip, script, r.env(ip))
+		return err
 	})
 }
 

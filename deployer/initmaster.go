@@ -56,6 +56,13 @@ func (initMaster0) Run(ctx context.Context, r *run) error {
 	if err != nil {
 		return err
 	}
+	if ep, err := r.endpoint(); err != nil {
+		return err
+	} else if r.state.Endpoint() == "" {
+		if err := r.state.SetEndpoint(ep.Addr); err != nil {
+			return err
+		}
+	}
 	if err := r.userKubeconfig(ctx, event.InitMaster0, r.master0); err != nil {
 		return err
 	}
@@ -105,6 +112,7 @@ func (r *run) saveKubeconfig(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("fetching %s: %w", adminConf, err)
 	}
+	b = r.jumpHostKubeconfig(b)
 	p := filepath.Join(r.opts.StateDir, AdminConfName)
 	if err := os.WriteFile(p+".tmp", b, 0o600); err != nil {
 		return err
@@ -147,6 +155,11 @@ func (r *run) mergeKubeadm(vars clusterfile.KubeadmVars) ([]byte, map[string][]b
 	if err != nil && !errors.Is(err, payload.ErrNotFound) {
 		return nil, nil, err
 	}
+	ep, err := r.endpoint()
+	if err != nil {
+		return nil, nil, err
+	}
+	vars.Endpoint = ep.Addr
 	vars.KubernetesVersion = r.opts.Payload.Index().Labels[kubeVersionLabel]
 	if vars.KubernetesVersion == "" {
 		vars.KubernetesVersion = defaultKubeVersion

@@ -56,8 +56,12 @@ func (joinMasters) Run(ctx context.Context, r *run) error {
 		if err := r.step(ctx, event.JoinMasters, ip, "", func(ctx context.Context) error { return r.join(ctx, event.JoinMasters, ip, true) }); err != nil {
 			return fmt.Errorf("host %s: %w", ip, err)
 		}
+		// Joined, it serves the API itself.
+		if err := r.apiServerAccess(ctx, event.JoinMasters, ip); err != nil {
+			return err
+		}
 	}
-	return nil
+	return r.refreshAPIServerAccess(ctx, event.JoinMasters)
 }
 
 func (joinNodes) Run(ctx context.Context, r *run) error {

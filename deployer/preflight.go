@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/deployer/ssh"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -130,15 +131,26 @@ func (p preflight) Run(ctx context.Context, r *run) error {
 		problems []error
 		facts    = map[string]*facts{}
 	)
-	report := func(host, check string, status event.Status, format string, args ...any) {
-		msg := fmt.Sprintf(format, args...)
+	// checked reports a check; a failure keeps its cause, so that callers
+	// can tell an unknown host key or a refused sudo with errors.As.
+	checked := func(host, check string, status event.Status, cause error, msg string) {
+		msg = strings.TrimPrefix(msg, "host "+host+": ") // the check names the host already
 		r.emit(event.Event{Type: event.Check, Phase: event.Preflight, Host: host, Check: check, Status: status, Message: msg})
 		r.logs.Printf(event.Preflight, host, "check %s: %s: %s", check, status, msg)
 		if status == event.Fail {
 			mu.Lock()
-			problems = append(problems, fmt.Errorf("host %s: %s: %s", host, check, msg))
+			problems = append(problems, &checkError{text: fmt.Sprintf("host %s: %s: %s", host, check, msg), cause: cause})
 			mu.Unlock()
 		}
+	}
+	report := func(host, check string, status event.Status, format string, args ...any) {
+		var cause error
+		for _, a := range args {
+			if err, ok := a.(error); ok && cause == nil {
+				cause = err
+			}
+		}
+		checked(host, check, status, cause, fmt.Sprintf(format, args...))
 	}
 	// Every host the Clusterfile names is connected and its key checked, even
 	// those this invocation does not change.
@@ -150,7 +162,9 @@ func (p preflight) Run(ctx context.Context, r *run) error {
 		r.emit(event.Event{Type: event.HostStart, Phase: event.Preflight, Host: ip})
 		if err := r.connect(ctx, ip); err != nil {
 			if msg, ok := hostKeyProblem(err); ok {
-				report(ip, "hostkey", event.Fail, "%s", msg)
+				checked(ip, "hostkey", event.Fail, err, msg)
+			} else if errors.Is(err, ssh.ErrAuth) {
+				report(ip, "auth", event.Fail, "%v", err)
 			} else {
 				report(ip, "connect", event.Fail, "%v", err)
 			}
@@ -158,7 +172,10 @@ func (p preflight) Run(ctx context.Context, r *run) error {
 		}
 		report(ip, "connect", event.OK, "reachable, authenticated, host key verified")
 		start := time.Now()
-		out, err := r.exec(ctx, event.Preflight, ip, factsScript, nil)
+		// The facts are this program's to read (marker=, listen=0100007F:1F90):
+		// they stay out of the host's log, whose lines users see; the
+		// checks below say what they found.
+		out, err := r.conn(ip).Run(ctx, factsScript, nil, nil)
 		if err != nil {
 			report(ip, "sudo", event.Fail, "cannot run commands as root: %v", err)
 			return err
@@ -263,6 +280,15 @@ func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, chec
 		report(ip, "ports", event.Fail, "in use by another program: %s (is Kubernetes already installed here?)", strings.Join(busy, ", "))
 	}
 }
+
+// checkError is a failed check as preflight reports it, with its cause.
+type checkError struct {
+	text  string
+	cause error
+}
+
+func (e *checkError) Error() string { return e.text }
+func (e *checkError) Unwrap() error { return e.cause }
 
 func without(list []string, x string) []string {
 	var out []string

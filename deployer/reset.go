@@ -108,6 +108,7 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		fmt.Fprintf(&b, "if [ -f %[1]s/%[2]s ]; then (cd %[1]s && sh ./%[2]s) || echo 'clean-host.sh failed; going on'; fi\n", RootfsDir, cleanHostScript)
 		b.WriteString("if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi\n")
 		b.WriteString(registryStopScript)
+		b.WriteString(apiLBStopScript)
 		b.WriteString(containerdForgetScript)
 		fmt.Fprintf(&b, "if [ -f %[1]s ]; then while read -r f; do rm -f \"$f\"; rmdir \"$(dirname \"$f\")\" 2>/dev/null; done < %[1]s; fi\n", userKubeconfigMark)
 		for _, name := range r.binNames() {
@@ -129,6 +130,9 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 	}
 	// The hosts that stay forget the deleted masters' registries.
 	if err := r.refreshMirrors(ctx, event.CleanHost); err != nil {
+		return err
+	}
+	if err := r.refreshAPIServerAccess(ctx, event.CleanHost); err != nil {
 		return err
 	}
 	if len(r.targets) == len(r.hosts) {

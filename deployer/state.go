@@ -26,8 +26,11 @@ type State struct {
 type stateFile struct {
 	Cluster string `json:"cluster"`
 	// Installed is the installer of the last install that completed.
-	Installed *InstallerID          `json:"installed,omitempty"`
-	Steps     map[string]stepRecord `json:"steps"`
+	Installed *InstallerID `json:"installed,omitempty"`
+	// Endpoint is the controlPlaneEndpoint kubeadm init was given: later
+	// runs keep it, whatever the Clusterfile's masters have become.
+	Endpoint string                `json:"endpoint,omitempty"`
+	Steps    map[string]stepRecord `json:"steps"`
 }
 
 type stepRecord struct {
@@ -148,6 +151,21 @@ func (s *State) SetInstalled(id InstallerID) error {
 	return s.save()
 }
 
+// Endpoint is the controlPlaneEndpoint the cluster was made with, "" before.
+func (s *State) Endpoint() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.data.Endpoint
+}
+
+// SetEndpoint records the controlPlaneEndpoint given to kubeadm init.
+func (s *State) SetEndpoint(e string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.data.Endpoint = e
+	return s.save()
+}
+
 // Forget drops every record of host (after delete or reset of that host), or
 // of every host when host is "*".
 func (s *State) Forget(host string) error {
@@ -160,6 +178,7 @@ func (s *State) Forget(host string) error {
 	}
 	if host == "*" {
 		s.data.Installed = nil
+		s.data.Endpoint = ""
 	}
 	return s.save()
 }

@@ -119,12 +119,14 @@ func newPushCmd() *cobra.Command {
 	return cmd
 }
 
-// withImages hands the deployer the carried images: the payload, a
-// registry on every master, and the push into the site's registry when the
+// withImages hands the deployer the carried images and this program: the
+// payload, a registry on every master, a balancer over the masters'
+// apiservers on every node, and the push into the site's registry when the
 // Clusterfile names one.
 func withImages(opts *deployer.Options, p *payload.Reader) {
 	opts.Payload = p
 	opts.ClusterRegistry = true
+	opts.APIServerBalancer = true
 	opts.PushImages = func(ctx context.Context, target string, auth deployer.RegistryAuth, out io.Writer) error {
 		po := registry.PushOptions{Username: auth.Username, Password: auth.Password, Out: out}
 		if auth.CAFile != "" {

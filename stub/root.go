@@ -35,7 +35,7 @@ over SSH.
 	opts.register(cmd, true)
 	cmd.Flags().BoolVar(&opts.allowDowngrade, "allow-downgrade", false, "install over a cluster that has a newer version of this installer")
 	cmd.AddCommand(newInspectCmd(), newVerifyCmd(), newExtractCmd(), newVersionCmd(),
-		newJoinCmd(), newDeleteCmd(), newResetCmd(), newRegistryCmd(), newPushCmd(), newStatusCmd())
+		newJoinCmd(), newDeleteCmd(), newResetCmd(), newRegistryCmd(), newPushCmd(), newStatusCmd(), newAPILBCmd())
 	return cmd
 }
 

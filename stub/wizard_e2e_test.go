@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/internal/fakek8stest"
@@ -152,17 +154,25 @@ func (s *wizardSite) sshLogin(password string) {
 }
 
 // acceptKeys waits for preflight to refuse the three unknown host keys,
-// accepts them, and returns the screen once the re-check has ended with
-// every key accepted and the header showing want.
+// accepts them one by one, each after its host's fingerprint showed, and
+// returns the screen once the re-check has ended with every key accepted
+// and the header showing want.
 func (s *wizardSite) acceptKeys(want string) string {
 	m := s.term
-	scr := m.waitFor(60*time.Second, "3 hosts: 0 passed, 3 failed", "New host key: SHA256:", "a accept keys")
-	if !strings.Contains(scr, "unknown host key SHA256:") || strings.Contains(scr, "--accept-new-host-keys") {
+	scr := m.waitFor(60*time.Second, "3 hosts: 0 passed, 3 failed", "New ED25519 host key: SHA256:", "a accept key")
+	if !strings.Contains(scr, "unknown ED25519 host key SHA256:") || strings.Contains(scr, "--accept-new-host-keys") {
 		s.t.Errorf("preflight does not say plainly that the key is unknown:\n%s", scr)
 	}
-	m.keys("a")
+	if !strings.Contains(scr, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub") {
+		s.t.Errorf("preflight does not name the file of the key type offered:\n%s", scr)
+	}
+	for i := range 3 {
+		fp := gossh.FingerprintSHA256(s.w.Hosts[i].HostKey)
+		m.waitFor(10*time.Second, "── "+s.ip(i)+" (", "New ED25519 host key: "+fp, "a accept key")
+		m.keys("a")
+	}
 	return m.waitUntil(60*time.Second, "a re-check with the keys accepted showing "+want, func(scr string) bool {
-		return strings.Contains(scr, want) && !strings.Contains(scr, "New host key") && !strings.Contains(scr, "checking")
+		return strings.Contains(scr, want) && !strings.Contains(scr, "New ED25519 host key") && !strings.Contains(scr, "checking")
 	}, false)
 }
 
@@ -363,6 +373,11 @@ func TestWizardWrongPasswordRecovery(t *testing.T) {
 	scr := s.acceptKeys("3 hosts: 0 passed, 3 failed")
 	if !strings.Contains(strings.ToLower(scr), "auth") {
 		t.Errorf("preflight does not say the login failed:\n%s", scr)
+	}
+	// Under auth, not under net: the hosts answered (seen: the failure
+	// under the net column).
+	if !regexp.MustCompile(`host +(net +)?auth\b`).MatchString(scr) || !regexp.MustCompile(regexp.QuoteMeta(s.ip(0))+` +(✓ +)?✗`).MatchString(scr) {
+		t.Errorf("the refused login is not under auth:\n%s", scr)
 	}
 	// Back to the SSH screen to fix the password. Focus is on the last
 	// field; the password is two up.

@@ -31,7 +31,12 @@ var checkColumns = []struct {
 	{"hostname", "name", []string{"hostnames", "uniquehostname", "uniquehostnames"}},
 }
 
-const hostKeyColumn = 2
+// The columns of connecting, which one check may cover.
+const (
+	reachColumn   = 0
+	authColumn    = 1
+	hostKeyColumn = 2
+)
 
 var checkIndex = func() map[string]int {
 	m := map[string]int{}
@@ -74,6 +79,33 @@ func (c column) matches(r checkResult) bool {
 		return r.col == c.known
 	}
 	return r.col < 0 && r.norm == c.name
+}
+
+// cell is the status of a host's column: of the last check in it, else what
+// the checks of connecting say about it. A passed "connect" check folds
+// reachability, login and host key, so it passes the auth and key columns
+// that other hosts' failures opened; a login or host key check, whatever
+// its result, means the host answered, so the net column passes.
+func (h *pfHost) cell(c column) (event.Status, bool) {
+	var got event.Status
+	found := false
+	for _, r := range h.checks {
+		if c.matches(r) {
+			got, found = r.status, true
+		}
+	}
+	if found || c.known < 0 {
+		return got, found
+	}
+	for _, r := range h.checks {
+		switch {
+		case (c.known == authColumn || c.known == hostKeyColumn) && r.norm == "connect" && r.status == event.OK:
+			return event.OK, true
+		case c.known == reachColumn && (r.col == authColumn || r.col == hostKeyColumn):
+			return event.OK, true
+		}
+	}
+	return "", false
 }
 
 // columns are the checks that arrived, known ones in their order, then

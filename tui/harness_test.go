@@ -110,6 +110,9 @@ func (e *emitter) checks(ip string, over map[string]event.Event) {
 		ev := event.Event{Type: event.Check, Phase: event.Preflight, Host: ip, Check: name, Status: event.OK, Message: okMessages[name]}
 		if o, ok := over[name]; ok {
 			ev.Status, ev.Message = o.Status, o.Message
+			if o.Check != "" {
+				ev.Check = o.Check // the deployer names a failed connect by its cause
+			}
 		}
 		e.emit(ev)
 		if name == "connect" && ev.Status == event.Fail {

@@ -10,10 +10,17 @@ import (
 type (
 	// recheckMsg: run preflight again.
 	recheckMsg struct{}
-	// acceptKeysMsg: record these host keys (IP to fingerprint), then re-check.
-	acceptKeysMsg struct{ fingerprints map[string]string }
+	// acceptKeysMsg: record these host keys (IP to fingerprint), then
+	// re-check if recheck.
+	acceptKeysMsg struct {
+		fingerprints map[string]string
+		recheck      bool
+	}
 	// acceptedMsg: AcceptHostKeys returned.
-	acceptedMsg struct{ err error }
+	acceptedMsg struct {
+		err     error
+		recheck bool
+	}
 	// retryMsg: run the install again (it resumes where it stopped).
 	retryMsg struct{}
 	// exitMsg: leave the wizard from the done screen.

@@ -194,7 +194,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		c := m.cluster
 		engine := m.e.opts.Engine
 		return m, func() tea.Msg {
-			return acceptedMsg{err: engine.AcceptHostKeys(c, msg.fingerprints)}
+			return acceptedMsg{err: engine.AcceptHostKeys(c, msg.fingerprints), recheck: msg.recheck}
 		}
 	case acceptedMsg:
 		if m.state != statePreflight {
@@ -203,6 +203,9 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if msg.err != nil {
 			m.preflight.acceptFailed(msg.err)
 			return m, nil
+		}
+		if !msg.recheck {
+			return m, nil // more keys to decide first
 		}
 		return m, m.startPreflight()
 	case retryMsg:

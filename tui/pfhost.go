@@ -25,6 +25,9 @@ type pfHost struct {
 	checks  []checkResult // in arrival order; a repeated name replaces
 	failMsg string        // the host failed as a whole (unreachable...)
 	done    bool
+	// accepted is the fingerprint of its new key once the user accepted
+	// it, until the re-check.
+	accepted string
 }
 
 func (h *pfHost) set(c checkResult) {
@@ -40,9 +43,22 @@ func (h *pfHost) set(c checkResult) {
 
 // newKey is the fingerprint of a host key seen for the first time, which
 // the user may accept: a warning of the host-key check, or a failed check
-// that says "unknown host key". A changed key is never offered: that is
-// what an attack looks like, and the fix is on the host or in known_hosts.
+// that says "unknown host key" ("unknown ECDSA host key"). A changed key is
+// never offered: that is what an attack looks like, and the fix is on the
+// host or in known_hosts.
 func (h *pfHost) newKey() string {
+	fp, _ := h.newKeyOf()
+	return fp
+}
+
+// newKeyType is the type of the new key as the message names it (ED25519,
+// ECDSA, RSA), or "" when it does not.
+func (h *pfHost) newKeyType() string {
+	_, typ := h.newKeyOf()
+	return typ
+}
+
+func (h *pfHost) newKeyOf() (fingerprint, keyType string) {
 	for _, c := range h.checks {
 		if c.status == event.OK {
 			continue
@@ -51,13 +67,36 @@ func (h *pfHost) newKey() string {
 		if strings.Contains(msg, "changed") {
 			continue
 		}
-		if c.col == hostKeyColumn && c.status == event.Warn || strings.Contains(msg, "unknown host key") {
+		if c.col == hostKeyColumn && c.status == event.Warn || unknownKeyRE.MatchString(c.msg) {
 			if fp := fingerprintRE.FindString(c.msg); fp != "" {
-				return fp
+				return fp, keyTypeRE.FindString(c.msg)
 			}
 		}
 	}
+	return "", ""
+}
+
+// pendingKey is the new key still to be decided: not accepted yet.
+func (h *pfHost) pendingKey() string {
+	if fp := h.newKey(); fp != "" && fp != h.accepted {
+		return fp
+	}
 	return ""
+}
+
+var (
+	unknownKeyRE = regexp.MustCompile(`(?i)unknown (?:[A-Z0-9-]+ )?host key`)
+	// keyTypeRE finds a key type as OpenSSH names it in messages.
+	keyTypeRE = regexp.MustCompile(`\b(?:ED25519|ECDSA|RSA|DSA)(?:-SK)?\b`)
+)
+
+// hostKeyFile is the file on a host that holds its public key of a type
+// keyTypeRE found, where ssh-keygen -lf shows the fingerprint to compare.
+func hostKeyFile(keyType string) string {
+	if keyType == "" {
+		return "/etc/ssh/ssh_host_*_key.pub"
+	}
+	return "/etc/ssh/ssh_host_" + strings.ToLower(strings.TrimSuffix(keyType, "-SK")) + "_key.pub"
 }
 
 func (h *pfHost) status(finished bool) rowStatus {

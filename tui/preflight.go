@@ -82,15 +82,50 @@ func (p *preflightScreen) acceptFailed(err error) {
 	p.note = fmt.Sprintf("recording the host keys failed: %v", err)
 }
 
-// newKeys returns the fingerprints waiting for acceptance.
-func (p *preflightScreen) newKeys() map[string]string {
+// accepted returns the fingerprints the user accepted on this screen.
+func (p *preflightScreen) accepted() map[string]string {
 	out := map[string]string{}
 	for _, h := range p.hosts {
-		if fp := h.newKey(); fp != "" {
-			out[h.ip] = fp
+		if h.accepted != "" {
+			out[h.ip] = h.accepted
 		}
 	}
 	return out
+}
+
+// nextPending is the first host from i on (wrapping) whose new key is still
+// to be decided, or -1.
+func (p *preflightScreen) nextPending(i int) int {
+	for n := range len(p.hosts) {
+		j := (i + n) % len(p.hosts)
+		if p.hosts[j].pendingKey() != "" {
+			return j
+		}
+	}
+	return -1
+}
+
+// accept takes the key the screen shows, that of the selected host, and
+// moves on to the next host with a new key, so that each fingerprint is
+// seen before it is trusted; once none is left, preflight runs again. On a
+// host without a new key it only moves to the next one that has one.
+func (p *preflightScreen) accept() tea.Cmd {
+	h := p.hosts[p.sel]
+	fp := h.pendingKey()
+	if fp == "" {
+		if next := p.nextPending(p.sel); next >= 0 {
+			p.sel = next
+		}
+		return nil
+	}
+	h.accepted = fp
+	p.note = ""
+	next := p.nextPending(p.sel)
+	if next >= 0 {
+		p.sel = next
+	}
+	// Every accepted key goes each time: the calls may end in any order.
+	return send(acceptKeysMsg{fingerprints: p.accepted(), recheck: next < 0})
 }
 
 func (p *preflightScreen) passed() bool {
@@ -117,9 +152,8 @@ func (p *preflightScreen) key(msg tea.KeyMsg) tea.Cmd {
 	case key.Matches(msg, k.PgDown):
 		p.sel = min(p.sel+10, len(p.hosts)-1)
 	case key.Matches(msg, k.Accept):
-		if keys := p.newKeys(); len(keys) > 0 {
-			p.note = ""
-			return send(acceptKeysMsg{fingerprints: keys})
+		if len(p.hosts) > 0 {
+			return p.accept()
 		}
 	case key.Matches(msg, k.Recheck):
 		return send(recheckMsg{})
@@ -172,8 +206,11 @@ func (p *preflightScreen) help() []helpItem {
 		items = append(items, hk(k.Next, "review"))
 	}
 	items = append(items, helpItem{"↑/↓", "host"})
-	if len(p.newKeys()) > 0 {
-		items = append(items, hk(k.Accept, "accept keys"))
+	switch {
+	case len(p.hosts) > 0 && p.hosts[p.sel].pendingKey() != "":
+		items = append(items, hk(k.Accept, "accept key"))
+	case p.nextPending(0) >= 0:
+		items = append(items, hk(k.Accept, "show key"))
 	}
 	items = append(items, hk(k.Recheck, "re-check"), helpItem{"e", "edit"}, hk(k.SSH, "ssh"), hk(k.Back, "back"), hk(k.Quit, "quit"))
 	return items

@@ -46,11 +46,9 @@ func (p *preflightScreen) view(width, height int) string {
 		for j := range cells {
 			cells[j] = st.waitSym
 		}
-		for _, c := range h.checks {
-			for j, col := range cols {
-				if col.matches(c) {
-					cells[j] = st.status(checkStatus(c.status))
-				}
+		for j, col := range cols {
+			if s, ok := h.cell(col); ok {
+				cells[j] = st.status(checkStatus(s))
 			}
 		}
 		var row strings.Builder
@@ -106,11 +104,19 @@ func (p *preflightScreen) details(h *pfHost, width int) []string {
 			add(st.status(checkStatus(c.status)), c.name, c.msg)
 		}
 	}
-	if fp := h.newKey(); fp != "" {
-		out = append(out,
-			st.warn.Render("   New host key: "+fp),
-			"   Compare it with ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub run on",
-			"   the host; if they match, press a to accept it.")
+	if fp, typ := h.newKeyOf(); fp != "" {
+		what := "New host key: "
+		if typ != "" {
+			what = "New " + typ + " host key: "
+		}
+		out = append(out, st.warn.Render("   "+what+fp))
+		if h.accepted == fp {
+			out = append(out, st.ok.Render("   "+symOK+" accepted")+" (the re-check starts once every new key is decided; r: now)")
+		} else {
+			out = append(out,
+				"   Compare it with ssh-keygen -lf "+hostKeyFile(typ)+" run on",
+				"   the host; if they match, press a to accept it.")
+		}
 	}
 	if !p.over && len(h.checks) == 0 && h.failMsg == "" {
 		out = append(out, st.dim.Render("   connecting…"))

@@ -2,10 +2,8 @@ package clusterfile
 
 import (
 	"fmt"
-	"net"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	yaml "go.yaml.in/yaml/v3"
@@ -39,6 +37,10 @@ type KubeadmVars struct {
 	// (every host but master0 when empty): a worker's join needs no
 	// certificate key even when other masters would.
 	JoinHosts []string
+	// Endpoint is the controlPlaneEndpoint the cluster was made with (the
+	// installer records it): used when the Clusterfile names none, so that
+	// a later run never changes it.
+	Endpoint string
 }
 
 var (
@@ -107,19 +109,11 @@ func MergeKubeadm(imageDefaults []byte, c *Cluster, vars KubeadmVars) (initCfg [
 		m.docs[kind] = m.merge(kind, defaults[kind], user[kind])
 	}
 
-	bindPort := DefaultAPIServerPort
-	if p := strValue(mapPath(m.docs[KindInit], "localAPIEndpoint", "bindPort")); p != "" {
-		if bindPort, err = strconv.Atoi(p); err != nil || bindPort < 1 || bindPort > 65535 {
-			return nil, nil, fmt.Errorf("InitConfiguration localAPIEndpoint.bindPort %q is not a port number", p)
-		}
+	ep, err := endpointOf(c, m.docs[KindInit], user[KindClusterCf], vars.Endpoint)
+	if err != nil {
+		return nil, nil, err
 	}
-	// The image's controlPlaneEndpoint is ignored: an image is built for any
-	// site and cannot know a name that resolves at this one.
-	endpoint := strValue(mapPath(user[KindClusterCf], "controlPlaneEndpoint"))
-	if endpoint == "" {
-		endpoint = net.JoinHostPort(m0.IP, strconv.Itoa(bindPort))
-	}
-	m.endpoint, m.bindPort = endpoint, bindPort
+	m.endpoint, m.bindPort = ep.Addr, ep.BindPort
 
 	if err := m.fillInit(m0, user[KindInit], vars); err != nil {
 		return nil, nil, err

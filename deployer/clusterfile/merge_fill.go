@@ -152,6 +152,14 @@ func (m *merger) fillNodeRegistration(nr *yaml.Node, h Host) error {
 		}
 		mapSet(nr, "taints", list)
 	}
+	// The node's address is the one the Clusterfile names (the installer
+	// matches nodes by it): kubelet would otherwise pick one itself, the
+	// address it reaches the API from, which is 127.0.0.1 on a node that
+	// reaches it through its balancer, or another network's on a host of
+	// several.
+	if m.getArg(nr, "kubeletExtraArgs", "node-ip") == "" {
+		m.setArg(nr, "kubeletExtraArgs", "node-ip", h.IP)
+	}
 	labels := h.KubeletLabels()
 	if len(labels) == 0 {
 		return nil

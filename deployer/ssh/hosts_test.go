@@ -517,7 +517,7 @@ func TestChangedHostKeyRefused(t *testing.T) {
 	d := NewDialer(mustKnownHosts(t, KnownHostsOptions{SiteFile: s.file, Unknown: AcceptNew}))
 	defer d.Close()
 	_, err := d.Dial(context.Background(), rootConfig(h))
-	want := fmt.Sprintf("host %s: HOST KEY CHANGED: known %s, now offered %s (remove the line in %s if the host was reinstalled)",
+	want := fmt.Sprintf("host %s: HOST KEY CHANGED: known ED25519 %s, now offered ED25519 %s (remove the line in %s if the host was reinstalled)",
 		h.IP, oldFP, newFP, s.file)
 	if err == nil || err.Error() != want {
 		t.Errorf("changed key:\n got: %v\nwant: %s", err, want)
@@ -546,7 +546,7 @@ func TestChangedHostKeyType(t *testing.T) {
 	d := NewDialer(mustKnownHosts(t, KnownHostsOptions{SiteFile: file, Unknown: AcceptNew}))
 	defer d.Close()
 	_, err = d.Dial(context.Background(), rootConfig(h))
-	if !errors.Is(err, ErrHostKeyChanged) || !strings.Contains(err.Error(), "known "+gossh.FingerprintSHA256(pub)+", now offered "+gossh.FingerprintSHA256(h.HostKey)) {
+	if !errors.Is(err, ErrHostKeyChanged) || !strings.Contains(err.Error(), "known RSA "+gossh.FingerprintSHA256(pub)+", now offered ED25519 "+gossh.FingerprintSHA256(h.HostKey)) {
 		t.Errorf("recorded RSA key, host offers Ed25519: %v", err)
 	}
 }

@@ -60,24 +60,65 @@ var (
 // HostKeyError is a host key that was refused.
 type HostKeyError struct {
 	Host string
-	// Offered is the SHA256 fingerprint of the key the host offered.
-	Offered string
+	// Offered is the SHA256 fingerprint of the key the host offered, and
+	// OfferedType its type as OpenSSH's messages name it (ED25519, ECDSA,
+	// RSA): the host's /etc/ssh/ssh_host_<type>_key.pub is that key.
+	Offered     string
+	OfferedType string
 	// Known are the fingerprints recorded for the host (empty when unknown),
-	// File and Line where the first of them is.
-	Known []string
-	File  string
-	Line  int
+	// KnownTypes their types, File and Line where the first of them is.
+	Known      []string
+	KnownTypes []string
+	File       string
+	Line       int
 	// SiteFile is where accepted keys go (named in the advice).
 	SiteFile string
 }
 
 func (e *HostKeyError) Error() string {
 	if len(e.Known) == 0 {
-		return fmt.Sprintf("host %s: unknown host key %s: pass --accept-new-host-keys to trust it (it is then recorded in %s)",
-			e.Host, e.Offered, e.SiteFile)
+		return fmt.Sprintf("host %s: unknown %s host key %s: pass --accept-new-host-keys to trust it (it is then recorded in %s)",
+			e.Host, e.OfferedType, e.Offered, e.SiteFile)
 	}
-	return fmt.Sprintf("host %s: HOST KEY CHANGED: known %s, now offered %s (remove the line in %s if the host was reinstalled)",
-		e.Host, strings.Join(e.Known, ", "), e.Offered, e.File)
+	known := make([]string, len(e.Known))
+	for i, fp := range e.Known {
+		known[i] = fp
+		if i < len(e.KnownTypes) {
+			known[i] = e.KnownTypes[i] + " " + fp
+		}
+	}
+	return fmt.Sprintf("host %s: HOST KEY CHANGED: known %s, now offered %s %s (remove the line in %s if the host was reinstalled)",
+		e.Host, strings.Join(known, ", "), e.OfferedType, e.Offered, e.File)
+}
+
+// KeyFile is where the host keeps the public key it offered, for the user
+// to compare fingerprints (ssh-keygen -lf FILE on the host).
+func (e *HostKeyError) KeyFile() string { return HostKeyFile(e.OfferedType) }
+
+// HostKeyFile is the public host key file of a key type (KeyTypeName's
+// names) in OpenSSH's default place.
+func HostKeyFile(typeName string) string {
+	return "/etc/ssh/ssh_host_" + strings.ToLower(strings.TrimSuffix(typeName, "-SK")) + "_key.pub"
+}
+
+// KeyTypeName names a key type (gossh.PublicKey.Type()) as OpenSSH's
+// messages do: ssh-ed25519 is ED25519, ecdsa-sha2-nistp256 is ECDSA.
+func KeyTypeName(keyType string) string {
+	switch {
+	case keyType == gossh.KeyAlgoED25519:
+		return "ED25519"
+	case keyType == gossh.KeyAlgoSKED25519:
+		return "ED25519-SK"
+	case keyType == gossh.KeyAlgoSKECDSA256:
+		return "ECDSA-SK"
+	case strings.HasPrefix(keyType, "ecdsa-sha2-"):
+		return "ECDSA"
+	case keyType == gossh.KeyAlgoRSA:
+		return "RSA"
+	case keyType == gossh.InsecureKeyAlgoDSA:
+		return "DSA"
+	}
+	return keyType
 }
 
 // Is makes errors.Is(err, ErrHostKeyUnknown / ErrHostKeyChanged) work.
@@ -201,12 +242,13 @@ func (k *KnownHosts) Check(addr string, key gossh.PublicKey) error {
 		// A revoked key (@revoked) or a malformed address.
 		return fmt.Errorf("host %s: %w", displayHost(addr), err)
 	}
-	offered := gossh.FingerprintSHA256(key)
+	offered, offeredType := gossh.FingerprintSHA256(key), KeyTypeName(key.Type())
 	if len(ke.Want) > 0 {
-		e := &HostKeyError{Host: displayHost(addr), Offered: offered, SiteFile: k.opts.SiteFile,
+		e := &HostKeyError{Host: displayHost(addr), Offered: offered, OfferedType: offeredType, SiteFile: k.opts.SiteFile,
 			File: ke.Want[0].Filename, Line: ke.Want[0].Line}
 		for _, w := range ke.Want {
 			e.Known = append(e.Known, gossh.FingerprintSHA256(w.Key))
+			e.KnownTypes = append(e.KnownTypes, KeyTypeName(w.Key.Type()))
 		}
 		return e
 	}
@@ -215,7 +257,7 @@ func (k *KnownHosts) Check(addr string, key gossh.PublicKey) error {
 		accept = k.opts.Ask(displayHost(addr), offered)
 	}
 	if !accept {
-		return &HostKeyError{Host: displayHost(addr), Offered: offered, SiteFile: k.opts.SiteFile}
+		return &HostKeyError{Host: displayHost(addr), Offered: offered, OfferedType: offeredType, SiteFile: k.opts.SiteFile}
 	}
 	if err := k.record(addr, key); err != nil {
 		return fmt.Errorf("host %s: recording its key: %w", displayHost(addr), err)

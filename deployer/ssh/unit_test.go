@@ -5,7 +5,9 @@ package ssh
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/pem"
@@ -251,7 +253,7 @@ func TestKnownHostsCheck(t *testing.T) {
 	if !errors.Is(err, ErrHostKeyUnknown) || errors.Is(err, ErrHostKeyChanged) {
 		t.Errorf("unknown: %v", err)
 	}
-	if want := "host 10.0.0.3: unknown host key " + gossh.FingerprintSHA256(a) + ": pass --accept-new-host-keys to trust it (it is then recorded in " + site + ")"; err.Error() != want {
+	if want := "host 10.0.0.3: unknown ED25519 host key " + gossh.FingerprintSHA256(a) + ": pass --accept-new-host-keys to trust it (it is then recorded in " + site + ")"; err.Error() != want {
 		t.Errorf("unknown:\n got %s\nwant %s", err, want)
 	}
 	if err := refuse.Check("10.0.0.9:22", c); err != nil {
@@ -287,7 +289,7 @@ func TestKnownHostsCheck(t *testing.T) {
 
 	// Changed: refused whatever the policy, with both fingerprints.
 	err = accept.Check("10.0.0.3:22", b)
-	want = fmt.Sprintf("host 10.0.0.3: HOST KEY CHANGED: known %s, now offered %s (remove the line in %s if the host was reinstalled)",
+	want = fmt.Sprintf("host 10.0.0.3: HOST KEY CHANGED: known ED25519 %s, now offered ED25519 %s (remove the line in %s if the host was reinstalled)",
 		gossh.FingerprintSHA256(a), gossh.FingerprintSHA256(b), site)
 	if !errors.Is(err, ErrHostKeyChanged) || err.Error() != want {
 		t.Errorf("changed:\n got %v\nwant %s", err, want)
@@ -310,6 +312,39 @@ func TestKnownHostsCheck(t *testing.T) {
 	}
 	if got := kh.Algorithms("10.9.9.9:22"); got != nil {
 		t.Errorf("algorithms of an unknown host: %v", got)
+	}
+}
+
+// TestHostKeyTypeNamed: the error names the type of the key offered and
+// the file on the host that holds it, so that the user compares the
+// fingerprint with the right one (seen: an ECDSA fingerprint to compare
+// with ssh_host_ed25519_key.pub).
+func TestHostKeyTypeNamed(t *testing.T) {
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	ecPub, _ := gossh.NewPublicKey(&ecKey.PublicKey)
+	rsaKey, _ := rsa.GenerateKey(rand.Reader, 1024)
+	rsaPub, _ := gossh.NewPublicKey(&rsaKey.PublicKey)
+	for _, tc := range []struct {
+		key        gossh.PublicKey
+		name, file string
+	}{
+		{edKey(t), "ED25519", "/etc/ssh/ssh_host_ed25519_key.pub"},
+		{ecPub, "ECDSA", "/etc/ssh/ssh_host_ecdsa_key.pub"},
+		{rsaPub, "RSA", "/etc/ssh/ssh_host_rsa_key.pub"},
+	} {
+		kh := mustKnownHosts(t, KnownHostsOptions{SiteFile: filepath.Join(t.TempDir(), "known_hosts")})
+		err := kh.Check("10.0.0.3:22", tc.key)
+		var he *HostKeyError
+		if !errors.As(err, &he) || he.OfferedType != tc.name || he.KeyFile() != tc.file {
+			t.Errorf("%s key: %#v", tc.name, err)
+			continue
+		}
+		if want := "unknown " + tc.name + " host key " + gossh.FingerprintSHA256(tc.key); !strings.Contains(err.Error(), want) {
+			t.Errorf("%s key: %q does not say %q", tc.name, err, want)
+		}
+	}
+	if got := KeyTypeName("ecdsa-sha2-nistp521"); got != "ECDSA" {
+		t.Errorf("nistp521: %s", got)
 	}
 }
 

@@ -76,7 +76,7 @@ var rules = []rule{
 	// The installer: everything it runs, and no build code.
 	{pkg: "stub/...",
 		imports: []string{std, "payload", "registry/...", "deployer/...", "tui/...",
-			"internal/progress", "internal/version",
+			"internal/progress", "internal/version", "internal/apilb",
 			"github.com/spf13/cobra"},
 		tests: []string{testhost, fakek8stest, testreq, "golang.org/x/sys/unix"}},
 
@@ -92,6 +92,7 @@ var rules = []rule{
 	// (imported by tests only) and tools (imported by nothing).
 	{pkg: "internal/version", imports: []string{std}},
 	{pkg: "internal/shell", imports: []string{std}},
+	{pkg: "internal/apilb", imports: []string{std}}, // the nodes' apiserver balancer, run by the stub
 	{pkg: "internal/progress", imports: []string{std, "github.com/schollz/progressbar/v3", "golang.org/x/term"}},
 	{pkg: testhost + "/...", imports: []string{std, testreq, "golang.org/x/crypto/ssh"}},
 	{pkg: testreq, imports: []string{std}},

@@ -57,6 +57,8 @@ var forbidden = []struct {
 		[]string{"internal/version imports payload:"}},
 	{"the shell quoter takes the deployer", []edge{{from: "internal/shell", to: "deployer"}},
 		[]string{"internal/shell imports deployer:"}},
+	{"the apiserver balancer takes the deployer", []edge{{from: "internal/apilb", to: "deployer"}},
+		[]string{"internal/apilb imports deployer:"}},
 	{"progress takes the wizard", []edge{{from: "internal/progress", to: "tui"}},
 		[]string{"internal/progress imports tui:"}},
 	{"testhost takes the deployer", []edge{{from: testhost, to: "deployer"}},
