@@ -33,6 +33,9 @@ func newDeleteCmd() *cobra.Command {
 			if err := confirm(cmd, yes, fmt.Sprintf("This drains %s, removes them from the cluster and wipes Kubernetes from them", strings.Join(ips, ", "))); err != nil {
 				return err
 			}
+			if err := askLogin(c, f.clusterfile, terminalPrompter(cmd.ErrOrStderr())); err != nil {
+				return err
+			}
 			p, err := openSelf()
 			if err != nil {
 				return err
@@ -41,7 +44,7 @@ func newDeleteCmd() *cobra.Command {
 			opts := deployOptions(cmd, f)
 			withImages(&opts, p)
 			if err := deployer.Delete(cmd.Context(), c, ips, opts); err != nil {
-				return err
+				return sudoAdvice(err)
 			}
 			return writeClusterfile(f.clusterfile, updated)
 		},

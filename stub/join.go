@@ -39,6 +39,9 @@ func newJoinCmd() *cobra.Command {
 			if len(ips) == 0 {
 				return fmt.Errorf("every host given is already in %s", f.clusterfile)
 			}
+			if err := askLogin(c, f.clusterfile, terminalPrompter(cmd.ErrOrStderr())); err != nil {
+				return err
+			}
 			p, err := openSelf()
 			if err != nil {
 				return err
@@ -52,7 +55,7 @@ func newJoinCmd() *cobra.Command {
 			}
 			defer stop()
 			if err := deployer.Join(cmd.Context(), c, ips, opts); err != nil {
-				return err
+				return sudoAdvice(err)
 			}
 			if f.dryRun {
 				return nil

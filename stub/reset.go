@@ -28,6 +28,9 @@ func newResetCmd() *cobra.Command {
 			if err := confirm(cmd, yes, what); err != nil {
 				return err
 			}
+			if err := askLogin(c, f.clusterfile, terminalPrompter(cmd.ErrOrStderr())); err != nil {
+				return err
+			}
 			p, err := openSelf()
 			if err != nil {
 				return err
@@ -35,7 +38,7 @@ func newResetCmd() *cobra.Command {
 			defer p.Close()
 			opts := deployOptions(cmd, f)
 			opts.Payload = p
-			return deployer.Reset(cmd.Context(), c, opts)
+			return sudoAdvice(deployer.Reset(cmd.Context(), c, opts))
 		},
 	}
 	f.register(cmd, false)
