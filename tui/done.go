@@ -168,10 +168,31 @@ func (d *doneScreen) rows(b *strings.Builder, width int, unwrapped bool) func(la
 
 func (d *doneScreen) filesView(b *strings.Builder, row func(label, value string)) {
 	row("Clusterfile", d.saved)
-	row("", "(no passwords: a re-run reads "+clusterfile.PasswordEnv+" or asks)")
+	if vars := secretVars(d.c.SSH); len(vars) > 0 {
+		row("", "(no passwords: a re-run reads "+strings.Join(vars, " and ")+" or asks)")
+	} else {
+		row("", "(no passwords, and this login needs none)")
+	}
 	if d.e.opts.LogPath != "" {
 		row("Logs", d.e.opts.LogPath)
 	}
+}
+
+// secretVars are the variables a re-run reads this login's passwords from,
+// since the saved Clusterfile holds none: only those it uses (a key login
+// with sudo needs SEALPACK_SUDO_PASSWORD, not SEALPACK_SSH_PASSWORD).
+func secretVars(s clusterfile.SSH) []string {
+	var vars []string
+	if s.Passwd != "" {
+		vars = append(vars, clusterfile.PasswordEnv)
+	}
+	if s.PKPasswd != "" {
+		vars = append(vars, clusterfile.KeyPassphraseEnv)
+	}
+	if s.SudoPasswd != "" {
+		vars = append(vars, clusterfile.SudoPasswordEnv)
+	}
+	return vars
 }
 
 // hostPort joins an address and a port, with brackets for IPv6.

@@ -60,3 +60,44 @@ func TestReviewKeepsUsersClusterfile(t *testing.T) {
 		}
 	}
 }
+
+// TestDoneNamesTheLoginsVariables: the done and stopped screens name the
+// variables this login's passwords are read from on a re-run (seen: key
+// login with a sudo password pointed at SEALPACK_SSH_PASSWORD).
+func TestDoneNamesTheLoginsVariables(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		ssh      sshValues
+		want     []string
+		dontWant []string
+	}{
+		{"key and sudo", sshValues{user: "deploy", method: authKey, pk: "/k", sudo: "pw"},
+			[]string{"a re-run reads SEALPACK_SUDO_PASSWORD or asks"}, []string{"SEALPACK_SSH_PASSWORD"}},
+		{"password", sshValues{user: "root", method: authPassword, passwd: "pw"},
+			[]string{"a re-run reads SEALPACK_SSH_PASSWORD or asks"}, []string{"SEALPACK_SUDO_PASSWORD"}},
+		{"key with passphrase", sshValues{user: "root", method: authKey, pk: "/k", pkPasswd: "pp"},
+			[]string{"a re-run reads SEALPACK_SSH_KEY_PASSPHRASE or asks"}, []string{"SEALPACK_SSH_PASSWORD"}},
+		{"agent, sudo without password", sshValues{user: "deploy", method: authAgent},
+			[]string{"(no passwords, and this login needs none)"}, []string{"SEALPACK_"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.ssh.port = 22
+			c := buildCluster(nil, testInfo(), []hostRow{{ip: "10.0.0.11", master: true, group: -1}}, tc.ssh)
+			e := &env{st: plainStyles(), keys: newKeyMap(), now: newFakeClock().Now, opts: &Options{Info: testInfo()}}
+			inst := newInstallScreen(e, c)
+			for _, fail := range []*Failure{nil, {Step: "distribute", Message: "stopped by the user", Stopped: true, Resume: "./app-installer.run --unattended -f Clusterfile"}} {
+				screen := newDoneScreen(e, c, inst, fail, "Clusterfile").render(120, 24, false)
+				for _, w := range tc.want {
+					if !strings.Contains(screen, w) {
+						t.Errorf("stopped=%v: %q missing:\n%s", fail != nil, w, screen)
+					}
+				}
+				for _, w := range tc.dontWant {
+					if strings.Contains(screen, w) {
+						t.Errorf("stopped=%v: %q shown:\n%s", fail != nil, w, screen)
+					}
+				}
+			}
+		})
+	}
+}

@@ -22,6 +22,7 @@ type instHost struct {
 	status   rowStatus
 	msg      string
 	log      logBuf
+	own      bool // the installer's own lines, not a host's
 }
 
 // installScreen renders the Engine's events: phases, hosts, logs.
@@ -94,15 +95,19 @@ func (s *installScreen) phase(name string) *phaseRow {
 	return s.addPhase(name) // a phase this wizard does not know yet
 }
 
-// host returns the host of an event; lines that no host sent go to an
-// "installer" entry, added when the first one comes.
+// thisMachine names, in the hosts table, the lines of the installer itself
+// (the events that no host sent): it runs on this machine.
+const thisMachine = "this machine"
+
+// host returns the host of an event; the installer's own lines go to a
+// "this machine" entry, added when the first one comes.
 func (s *installScreen) host(ip string) *instHost {
 	if h := s.byIP[ip]; h != nil {
 		return h
 	}
-	h := &instHost{ip: ip, role: "installer"}
+	h := &instHost{ip: ip}
 	if ip == "" {
-		h.ip = "installer"
+		h.ip, h.own = thisMachine, true
 	}
 	s.hosts = append(s.hosts, h)
 	s.byIP[ip] = h
@@ -178,6 +183,9 @@ func (s *installScreen) apply(ev event.Event) {
 		s.host(ev.Host).log.add("waiting for " + ev.Message)
 	case event.Log:
 		h := s.host(ev.Host)
+		if h.own {
+			h.phase = ev.Phase
+		}
 		for _, l := range cleanLines(ev.Message) {
 			h.log.add(l)
 		}

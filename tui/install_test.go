@@ -385,3 +385,30 @@ func TestDistributeRowCountsHosts(t *testing.T) {
 		t.Errorf("the distribute row:\n%s", v)
 	}
 }
+
+// TestInstallOwnLines: the lines of the installer itself (events no host
+// sent) have a row that says where they come from (seen: an unexplained
+// "installer installer" row).
+func TestInstallOwnLines(t *testing.T) {
+	s := newInstallScreen(&env{st: plainStyles(), keys: newKeyMap(), now: newFakeClock().Now, opts: &Options{Info: testInfo()}}, testCluster(3))
+	s.apply(event.Event{Type: event.PhaseStart, Phase: event.Registry, Total: 3})
+	s.apply(event.Event{Type: event.Log, Phase: event.Registry, Host: "", Message: "registry: listening on 10.0.0.1:5000"})
+	v := s.view(100, 30)
+	if strings.Contains(v, "installer installer") || strings.Contains(v, "installer  ") {
+		t.Errorf("a row names the installer twice:\n%s", v)
+	}
+	var row string
+	for _, l := range strings.Split(v, "\n") {
+		if strings.Contains(l, thisMachine) && !strings.Contains(l, "──") {
+			row = l
+		}
+	}
+	if !strings.Contains(row, "registry") || !strings.Contains(row, "registry: listening on 10.0.0.1:5000") {
+		t.Errorf("the installer's row %q does not show its phase and last line:\n%s", row, v)
+	}
+	s.sel = len(s.hosts) - 1
+	s.openLogs()
+	if left, right := s.title(); left != "Log of this machine" || !strings.Contains(right, "the installer's own lines · 1 line") {
+		t.Errorf("log title %q, %q", left, right)
+	}
+}

@@ -11,7 +11,11 @@ func (s *installScreen) title() (string, string) {
 	st := s.e.st
 	if s.logs {
 		h := s.hosts[s.sel]
-		return "Log of " + h.ip, st.dim.Render(fmt.Sprintf("%s · %d lines", h.role, h.log.len()))
+		what := h.role
+		if h.own {
+			what = "the installer's own lines"
+		}
+		return "Log of " + h.ip, st.dim.Render(what + " · " + plural(h.log.len(), "line", "lines"))
 	}
 	elapsed := s.e.now().Sub(s.started)
 	right := clock(elapsed) + " elapsed"
@@ -130,7 +134,7 @@ func (s *installScreen) hostsView(rows, width int) string {
 			mark, ip = symCursor+" ", st.selected.Render(ip)
 		}
 		last := firstLine(h.msg)
-		if last == "" && h.status == statusRunning && h.log.len() > 0 {
+		if last == "" && (h.status == statusRunning || h.own) && h.log.len() > 0 {
 			last = h.log.last(1)[0]
 		}
 		line := " " + mark + st.status(h.status) + " " + ip + " " + pad(h.role, 8) + " " + pad(h.phase, 13) + " " + last

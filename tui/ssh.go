@@ -292,6 +292,7 @@ func (s *sshScreen) help() []helpItem {
 
 func (s *sshScreen) view(width, height int) string {
 	st := s.e.st
+	s.sudoTexts()
 	var b strings.Builder
 	b.WriteString("\n How this computer logs in to the machines (the same for all of them).\n\n")
 	const labelW = 15
@@ -317,9 +318,30 @@ func (s *sshScreen) view(width, height int) string {
 		}
 	}
 	b.WriteString("\n " + st.dim.Render(s.fields[s.focus].hint) + "\n\n")
-	b.WriteString(" Passwords stay in this program's memory: the Clusterfile it saves has none,\n")
-	b.WriteString(" and a re-run reads " + clusterfile.PasswordEnv + " or asks again.\n")
+	v := s.values()
+	vars := secretVars(clusterfile.SSH{Passwd: v.passwd, PKPasswd: v.pkPasswd, SudoPasswd: v.sudo})
+	if s.method == authPassword && v.passwd == "" {
+		vars = append([]string{clusterfile.PasswordEnv}, vars...) // not typed yet
+	}
+	if len(vars) == 0 {
+		b.WriteString(" Passwords stay in this program's memory: the Clusterfile it saves has none.\n")
+	} else {
+		b.WriteString(" Passwords stay in this program's memory: the Clusterfile it saves has none,\n")
+		b.WriteString(" and a re-run reads " + strings.Join(vars, " and ") + " or asks again.\n")
+	}
 	return b.String()
+}
+
+// sudoTexts fit the sudo password's placeholder and hint to the login: with
+// a password, sudo is answered with it unless another is given; with a key
+// or an agent there is no login password to fall back on.
+func (s *sshScreen) sudoTexts() {
+	f := &s.fields[fSudo]
+	if s.method == authPassword {
+		f.in.Placeholder, f.hint = "(same as the login's)", "only when sudo asks for a password other than the login's"
+		return
+	}
+	f.in.Placeholder, f.hint = "(none)", "the password sudo asks for on the hosts; empty when sudo asks for none (NOPASSWD)"
 }
 
 func (s *sshScreen) choiceView(focused bool) string {

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 )
 
 // toSSH goes to the SSH screen with one master and two nodes.
@@ -133,5 +135,42 @@ func TestSSHFromClusterfile(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("the form does not start from the Clusterfile's %q:\n%s", want, s)
 		}
+	}
+}
+
+// TestSSHSudoWithKey: with a key login there is no login password for sudo
+// to fall back on, and the form says so (seen: "Sudo password (same as the
+// login's)" with a key login).
+func TestSSHSudoWithKey(t *testing.T) {
+	w := toSSH(t, Options{})
+	w.key(tea.KeyCtrlU)
+	w.typ("deploy")
+	w.enter()
+	w.key(tea.KeyRight) // key file
+	w.enter()           // key file
+	w.enter()           // passphrase
+	w.enter()           // port
+	w.enter()           // sudo password
+	s := w.waitText("› Sudo password")
+	if strings.Contains(s, "same as the login's") || !strings.Contains(s, "Sudo password   (none)") || !strings.Contains(s, "empty when sudo asks for none") {
+		t.Errorf("the sudo password of a key login:\n%s", s)
+	}
+	w.typ("sudo-pw")
+	s = w.waitText("a re-run reads")
+	if !strings.Contains(s, "a re-run reads "+clusterfile.SudoPasswordEnv+" or asks again") || strings.Contains(s, clusterfile.PasswordEnv) {
+		t.Errorf("the variables named for a key login with sudo:\n%s", s)
+	}
+	// With a password, sudo falls back on it.
+	w.key(tea.KeyUp)
+	w.key(tea.KeyUp)
+	w.key(tea.KeyUp)
+	w.key(tea.KeyUp)
+	w.key(tea.KeyLeft) // password
+	w.key(tea.KeyDown)
+	w.key(tea.KeyDown)
+	w.key(tea.KeyDown) // sudo
+	s = w.waitText("› Sudo password")
+	if !strings.Contains(s, "only when sudo asks for a password other than the login's") {
+		t.Errorf("the sudo password of a password login:\n%s", s)
 	}
 }
