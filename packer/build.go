@@ -92,12 +92,17 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 		fmt.Fprintf(b.log, "warning: %s\n", wmsg)
 	}
 	n := len(plan.Steps) + 1
+	saidDryRun := false
 	fmt.Fprintf(b.log, "Step 1/%d : %s\n", n, plan.From.Text)
 	for i, s := range plan.Steps {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(b.log, "Step %d/%d : %s\n", i+2, n, oneLine(s.Where().Text))
+		if _, ok := s.(*kubefile.Run); ok && opts.DryRun && !saidDryRun {
+			fmt.Fprintln(b.log, "dry run: RUN instructions run here as in a build, since what they write may name images; nothing is pulled and no installer is written")
+			saidDryRun = true
+		}
 		if err := b.step(ctx, s); err != nil {
 			return nil, err
 		}

@@ -37,6 +37,10 @@ type BuildOptions struct {
 	// TempDir holds the rootfs while RUN instructions need a real tree;
 	// default os.TempDir().
 	TempDir string
+	// DryRun: the image step only lists the images (--dry-run). RUN
+	// instructions still run, since what they write may name images; the
+	// log says so at the first one.
+	DryRun bool
 }
 
 // Result describes a written installer.

@@ -55,11 +55,12 @@ current directory) and writes one self-installing executable.
 			if opts.Output == "" {
 				opts.Output = "app-installer.run"
 			}
-			step, finish, err := images.step(cmd, platforms, opts.Output)
+			step, finish, err := images.step(cmd, platforms, opts.Output, quiet)
 			if err != nil {
 				return err
 			}
 			opts.Images = step
+			opts.DryRun = images.dryRun
 			opts.Stub = openStub
 			opts.Log = cmd.ErrOrStderr()
 			if quiet {

@@ -30,7 +30,7 @@ type imageFlags struct {
 
 func (f *imageFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.BoolVar(&f.dryRun, "dry-run", false, "print the images the installer would carry (one per line on stdout) and stop: nothing is pulled or written")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the images the installer would carry (one per line on stdout) and stop: nothing is pulled or written (RUN instructions still run: what they write may name images)")
 	fl.StringArrayVar(&f.mirrors, "registry-mirror", nil, "pull a registry's images from a mirror, keeping their names: docker.io=http://127.0.0.1:5000; repeatable")
 	fl.StringArrayVar(&f.insecure, "insecure-registry", nil, "speak plain HTTP to this registry host (loopback always is); repeatable")
 	fl.StringArrayVar(&f.auth, "registry-auth", nil, "credentials for a registry: HOST=USER:PASSWORD (else the docker config); repeatable")
@@ -53,8 +53,8 @@ const deprecatedIncludeExtras = "warning: --include-extra-images is deprecated: 
 
 // step builds the image step for platforms (the first is the installer's).
 // The installer at output, when there is one, lends its layers: a rebuild
-// downloads none it carried.
-func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string) (packer.ImageStep, func(), error) {
+// downloads none it carried. quiet (-q) leaves out the pull's progress.
+func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string, quiet bool) (packer.ImageStep, func(), error) {
 	if cmd.Flags().Changed("include-extra-images") {
 		fmt.Fprintln(cmd.ErrOrStderr(), deprecatedIncludeExtras)
 	}
@@ -100,11 +100,13 @@ func (f *imageFlags) step(cmd *cobra.Command, platforms []string, output string)
 		o.Pull.Auth[host] = cred
 	}
 	finish := closePrev
-	if progress.IsTerminal(cmd.ErrOrStderr()) {
+	switch {
+	case quiet:
+	case progress.IsTerminal(cmd.ErrOrStderr()):
 		var bar func()
 		o.Pull.OnProgress, bar = progress.Follow(cmd.ErrOrStderr(), "pulling images")
 		finish = func() { bar(); closePrev() }
-	} else {
+	default:
 		o.Pull.Progress = cmd.ErrOrStderr()
 	}
 	return packer.NewImageStep(o), finish, nil
