@@ -9,7 +9,7 @@ STUBS := cmd/sealpack/stubs/stub-linux-amd64 cmd/sealpack/stubs/stub-linux-arm64
 FUZZEXECS ?= 10000
 export CGO_ENABLED := 0
 
-.PHONY: all stubs deps test fuzz demo bench clean kubernetes kubernetes-e2e
+.PHONY: all stubs deps test fuzz demo demo-intro bench clean kubernetes kubernetes-e2e
 
 all: bin/sealpack
 
@@ -37,8 +37,13 @@ test: deps all
 fuzz:
 	./scripts/fuzz.sh $(FUZZEXECS)
 
-demo: deps all bin/fakek8s-amd64
+demo: demo-intro deps all bin/fakek8s-amd64
 	./scripts/demo.sh
+
+# Said first: on a fresh machine the builds below print nothing for minutes.
+demo-intro:
+	@echo "make demo: compiling sealpack, its installer programs (linux/amd64 and linux/arm64) and the fake Kubernetes;"
+	@echo "the first time on a machine Go builds every dependency, which takes minutes (then it is cached)."
 
 bench: deps all
 	./scripts/bench.sh

@@ -39,3 +39,5 @@ say "the same command again: every step is already done"
 
 say "reset: uninstall from every host"
 "./$out/app-installer.run" reset -f "$out/Clusterfile" --yes
+
+say "the demo is over: the 3 test hosts are removed now; $out/ keeps the installer, the Clusterfile and $out/.sealpack (logs, state)"

@@ -9,7 +9,7 @@ out=demo
 rm -rf "$out" && mkdir -p "$out"
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-say "a stand-in for Docker Hub on loopback, serving docker.io/library/nginx:1.27"
+say "a stand-in for Docker Hub on loopback, serving docker.io/library/nginx:1.27 (compiling it first)"
 go build -o "$out/demoregistry" ./internal/demoregistry
 "$out/demoregistry" -addr-file "$out/registry.addr" docker.io/library/nginx:1.27 >"$out/registry.log" 2>&1 &
 reg_pid=$!
@@ -36,6 +36,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "(the install onto test hosts needs root: run make demo as root)"
 	exit 0
 fi
-say "install onto 3 test hosts: ./$out/app-installer.run --unattended -f $out/Clusterfile"
+say "install onto 3 test hosts, removed at the end: ./$out/app-installer.run --unattended -f $out/Clusterfile"
+echo "(compiling the test hosts' program; the first start also installs their packages)"
 go build -o "$out/testhosts" ./internal/testhost/cmd/testhosts
 "$out/testhosts" -n 3 -- ./scripts/demo-install.sh "$out"

@@ -57,11 +57,24 @@ func run(n int, systemd bool, args []string) (int, error) {
 	if err := testhost.EnsurePackages(upCtx); err != nil {
 		return 1, err
 	}
+	hosts, their := fmt.Sprintf("the %d test hosts", n), "their"
+	if n == 1 {
+		hosts, their = "the test host", "its"
+	}
+	fmt.Fprintf(os.Stderr, "testhosts: starting %s (sshd in network namespaces of this machine)\n", hosts)
 	w, err := testhost.Up(upCtx, n, testhost.Options{RootPassword: password, Systemd: systemd})
 	if err != nil {
 		return 1, err
 	}
-	defer w.Down()
+	// Said, since it takes the hosts' addresses and files with it.
+	defer func() {
+		fmt.Fprintf(os.Stderr, "testhosts: removing %s (%s namespaces and files): what ran there is gone\n", hosts, their)
+		if err := w.Down(); err != nil {
+			fmt.Fprintf(os.Stderr, "testhosts: %v\n", err)
+			return
+		}
+		fmt.Fprintf(os.Stderr, "testhosts: removed\n")
+	}()
 	var ips []string
 	for _, h := range w.Hosts {
 		ips = append(ips, h.IP)
