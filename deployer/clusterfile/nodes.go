@@ -49,16 +49,26 @@ func sub(path, key string) string {
 
 func idx(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
 
+// as returns n, aliases followed, when it is of kind (what names that
+// kind in messages); nil for null, and for anything else, which is reported.
+func (r *report) as(n *yaml.Node, path string, kind yaml.Kind, what string) *yaml.Node {
+	if isNull(n) {
+		return nil
+	}
+	m := deref(n)
+	if m.Kind != kind {
+		r.errorf(n.Line, path, "must be %s, not %s", what, describe(n))
+		return nil
+	}
+	return m
+}
+
 // fields calls fn for each key of mapping n in order. Keys that are not
 // plain strings, or that appear twice, are reported and skipped. A null n has
 // no fields; anything else that is not a mapping is reported.
 func (r *report) fields(n *yaml.Node, path string, fn func(key string, k, v *yaml.Node)) {
-	if isNull(n) {
-		return
-	}
-	m := deref(n)
-	if m.Kind != yaml.MappingNode {
-		r.errorf(n.Line, path, "must be a mapping (key: value), not %s", describe(n))
+	m := r.as(n, path, yaml.MappingNode, "a mapping (key: value)")
+	if m == nil {
 		return
 	}
 	seen := map[string]int{}
@@ -154,12 +164,8 @@ func (r *report) boolean(n *yaml.Node, path string) bool {
 
 // list calls fn for each entry of sequence n; null is an empty list.
 func (r *report) list(n *yaml.Node, path string, fn func(i int, v *yaml.Node)) {
-	if isNull(n) {
-		return
-	}
-	s := deref(n)
-	if s.Kind != yaml.SequenceNode {
-		r.errorf(n.Line, path, "must be a list, not %s", describe(n))
+	s := r.as(n, path, yaml.SequenceNode, "a list")
+	if s == nil {
 		return
 	}
 	for i, v := range s.Content {
