@@ -29,14 +29,7 @@ func wizardCluster() *Cluster {
 }
 
 func TestMarshalGolden(t *testing.T) {
-	full, err := os.ReadFile(filepath.Join("testdata", "valid", "sealpack-full.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	parsed, _, err := Parse("sealpack-full.yaml", full)
-	if err != nil {
-		t.Fatal(err)
-	}
+	parsed, _ := parseFile(t, "valid", "sealpack-full.yaml")
 	for name, c := range map[string]*Cluster{"wizard": wizardCluster(), "sealpack-full": parsed} {
 		t.Run(name, func(t *testing.T) {
 			out, err := Marshal(c, MarshalOptions{})

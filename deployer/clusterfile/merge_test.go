@@ -26,14 +26,7 @@ func loadMergeCase(t *testing.T, name string) ([]byte, *Cluster) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := os.ReadFile(filepath.Join(dir, "Clusterfile"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := Parse("Clusterfile", cf)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := parseFile(t, "merge", name, "Clusterfile")
 	return defaults, c
 }
 

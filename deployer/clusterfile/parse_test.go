@@ -110,16 +110,23 @@ func TestParseValid(t *testing.T) {
 	}
 }
 
+// parseFile parses the Clusterfile at testdata/elem..., which must be valid.
+func parseFile(t *testing.T, elem ...string) (*Cluster, []Warning) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(append([]string{"testdata"}, elem...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, warnings, err := Parse("Clusterfile", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, warnings
+}
+
 // TestParseSealerWarnings pins which sealer fields are warnings.
 func TestParseSealerWarnings(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "valid", "sealer-io-v2-k0s.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, warnings, err := Parse("Clusterfile", data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, warnings := parseFile(t, "valid", "sealer-io-v2-k0s.yaml")
 	var got []string
 	for _, w := range warnings {
 		got = append(got, w.String())
@@ -134,14 +141,7 @@ func TestParseSealerWarnings(t *testing.T) {
 }
 
 func TestParseResolvedHosts(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("testdata", "valid", "sealpack-full.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, _, err := Parse("Clusterfile", data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, _ := parseFile(t, "valid", "sealpack-full.yaml")
 	var masters, nodes []string
 	for _, h := range c.Masters() {
 		masters = append(masters, h.IP)
