@@ -46,6 +46,18 @@ func sources(files []testFile) []Source {
 	return s
 }
 
+// readBack reads f through r and fails the test unless it is f's content.
+func readBack(t *testing.T, r *Reader, f testFile) {
+	t.Helper()
+	got, err := r.ReadFile(f.path)
+	if err != nil {
+		t.Fatalf("%s: %v", f.path, err)
+	}
+	if !bytes.Equal(got, f.data) {
+		t.Fatalf("%s: content differs", f.path)
+	}
+}
+
 // build writes an installer from files and returns its path.
 func build(t testing.TB, dir string, files []testFile, opts ...Option) string {
 	t.Helper()
@@ -106,13 +118,7 @@ func TestRoundTrip(t *testing.T) {
 				t.Errorf("parts = %d, want several", len(idx.Parts))
 			}
 			for _, f := range files {
-				got, err := r.ReadFile(f.path)
-				if err != nil {
-					t.Fatalf("%s: %v", f.path, err)
-				}
-				if !bytes.Equal(got, f.data) {
-					t.Fatalf("%s: content differs", f.path)
-				}
+				readBack(t, r, f)
 				// Random access at a chunk boundary and at the end.
 				fe, _ := r.File(f.path)
 				ra, _ := r.ReaderAt(fe.Digest)

@@ -107,13 +107,7 @@ func TestSolidSharedChunks(t *testing.T) {
 	}
 
 	for _, f := range files {
-		got, err := r.ReadFile(f.path)
-		if err != nil {
-			t.Fatalf("%s: %v", f.path, err)
-		}
-		if !bytes.Equal(got, f.data) {
-			t.Fatalf("%s: content differs", f.path)
-		}
+		readBack(t, r, f)
 	}
 
 	// Random access across the boundary of two shared chunks, and every
