@@ -54,8 +54,8 @@ kubernetes: deps all
 	./scripts/kubernetes-base.sh
 
 # Real installs of an application FROM the base onto hosts that boot
-# systemd: 1 master + 2 nodes (then a join and a delete), and 2 masters +
-# 2 nodes (root only).
+# systemd: 1 master + 2 nodes (then a join and a delete), 3 masters + 1
+# node (master0 then lost), and the site's registry (root only).
 kubernetes-e2e: kubernetes
 	SEALPACK_KUBERNETES_E2E=1 $(GO) test -count=1 -timeout 40m -v -run 'TestRealKubernetes' ./internal/kubee2e/
 

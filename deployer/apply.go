@@ -15,7 +15,7 @@ import (
 // (the wizard draws its rows from it), each name mapped to its phase.
 func installPhases() []phase {
 	byName := map[string]phase{}
-	for _, p := range []phase{preflight{}, distribute{}, hostInit{}, registry{}, initMaster0{}, joinMasters{}, joinNodes{}, apps{}, verify{}} {
+	for _, p := range []phase{preflight{}, distribute{}, hostInit{}, registry{}, initMaster0{}, upgradeKubernetes{}, joinMasters{}, joinNodes{}, apps{}, verify{}} {
 		byName[p.Name()] = p
 	}
 	out := make([]phase, len(event.InstallPhases))
@@ -44,6 +44,7 @@ func Apply(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 	if err := r.warnEndpoint(); err != nil {
 		return r.finish(err)
 	}
+	r.kubeUpgrades = true
 	err = r.runPhases(ctx, installPhases())
 	if err == nil && !r.opts.DryRun {
 		err = r.state.SetInstalled(r.installerID())

@@ -112,6 +112,10 @@ type run struct {
 	facts      map[string]*hostFacts
 	// certKey is the control-plane certificate key, kept in memory only.
 	certKey string
+	// kubeUp is the Kubernetes upgrade preflight found to do, nil if none;
+	// kubeUpgrades: this run may do one (Apply; a join must not).
+	kubeUp       *kubeUpgrade
+	kubeUpgrades bool
 }
 
 // hostFacts are what preflight learnt about a host.

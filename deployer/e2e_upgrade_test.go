@@ -10,6 +10,7 @@ import (
 
 	"github.com/sealpack/sealpack/deployer"
 	"github.com/sealpack/sealpack/deployer/event"
+	"github.com/sealpack/sealpack/internal/fakek8stest"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -114,6 +115,28 @@ spec:
 	json.Unmarshal(b, &st)
 	if st.Installed.Digest != rebuilt.Digest() || st.Installed.Version != "1.0" {
 		t.Errorf("state.json records %+v as installed, want the rebuilt 1.0 (%s)", st.Installed, rebuilt.Digest())
+	}
+	kube := s.eventsOf(func(e event.Event) bool { return e.Type == event.Check && e.Check == "kubernetes" })
+	if len(kube) != 1 || kube[0].Status != event.OK || kube[0].Message != "v1.30.4, as carried" {
+		t.Errorf("preflight of the installed cluster: kubernetes checks %+v, want one saying v1.30.4, as carried", kube)
+	}
+
+	// kubeadm upgrades one minor at a time and never downgrades: refused
+	// before any host changes.
+	for _, tc := range []struct{ version, want string }{
+		{"v1.32.0", "kubeadm upgrades one minor version at a time; install an installer of v1.31.x first"},
+		{"v1.29.9", "kubeadm cannot downgrade a cluster"},
+	} {
+		defaults := strings.Replace(fakek8stest.KubeadmDefaults, "kubernetesVersion: v1.30.4", "kubernetesVersion: "+tc.version, 1)
+		p := testPayloadWith(t, payloadSpec{labels: map[string]string{payload.LabelTitle: "acme", payload.LabelVersion: "1.2"},
+			files: map[string][]byte{"etc/kubeadm.yaml": []byte(defaults)}})
+		err := apply(p, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Kubernetes %s over v1.30.4: %v, want %q", tc.version, err, tc.want)
+		}
+		if started(event.Distribute) != 0 {
+			t.Errorf("Kubernetes %s over v1.30.4 was refused after distribute began", tc.version)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"path"
 	"regexp"
 	"strconv"
@@ -26,28 +27,37 @@ func (s *fakeSite) newHost(ip string) *sshtest.Recorder {
 		h    sshtest.Handler
 	}
 	for _, x := range []rule{
-		{`\Aset \+e\necho "hostname=`, s.factsOf(ip)},                                  // preflight
-		{`(?m)^spk_sha256 |find \. -name '\*\.part'`, sums},                            // distribute: survey, verify
-		{`\Aset -e\ncd ` + RootfsDir + `\n`, replyWith(ok)},                            // distribute: modes, bin/*
-		{`> ` + markerPath + `\n\z`, markCluster},                                      // host-init
-		{`\Arm -f ` + containerdAuthPath + `\z`, replyWith(ok)},                        // host-init: no credentials
-		{`curl -fsS -o /dev/null http://|/dev/tcp/\$1/\$2`, replyWith(ok)},             // registry: reachable
-		{`\A# settle an earlier `, settle},                                             // init, join
-		{`\A# kubeadm (init|join) .*\(once\)\n`, s.kubeadm(ip)},                        // init, join
-		{`\Akubeadm token create --print-join-command\z`, s.tokenCreate},               // join
-		{`\Akubeadm init phase upload-certs --upload-certs\z`, uploadCerts},            // join of a master, later run
-		{`\Aset -e\nsed -i '/ \S+ ` + hostsMark + `\$/d' /etc/hosts`, replyWith(ok)},   // a name in /etc/hosts
-		{`\Au='[^']*'\nhome=`, replyWith(ok)},                                          // a user's kubeconfig
-		{`\AKUBECONFIG=` + adminConf + ` kubectl get nodes -o json\z`, s.nodeList},     // verify, drain
-		{`\AKUBECONFIG=` + adminConf + ` kubectl get \w+ -A -o json\z`, noWorkloads},   // verify: rollouts
-		{`\Aset -e\nexport KUBECONFIG=\S+\nkubectl (label|taint) `, replyWith(ok)},     // verify: labels, taints
-		{`\Acd ` + RootfsDir + `\n`, replyWith(ok)},                                    // apps: a CMD line
-		{`\Aexport KUBECONFIG=\S+\nkubectl drain '([^']*)'`, s.drain},                  // drain
-		{`(?m)^if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f`, s.clean}, // clean-host
+		{`\Aset \+e\necho "hostname=`, s.factsOf(ip)},                                                            // preflight
+		{`(?m)^spk_sha256 |find \. -name '\*\.part'`, sums},                                                      // distribute: survey, verify
+		{`\Aset -e\ncd ` + RootfsDir + `\n`, replyWith(ok)},                                                      // distribute: modes, bin/*
+		{`> ` + markerPath + `\n\z`, markCluster},                                                                // host-init
+		{`\Arm -f ` + containerdAuthPath + `\z`, replyWith(ok)},                                                  // host-init: no credentials
+		{`curl -fsS -o /dev/null http://|/dev/tcp/\$1/\$2`, replyWith(ok)},                                       // registry: reachable
+		{`\A# settle an earlier `, settle},                                                                       // init, join
+		{`\A# kubeadm (init|join) .*\(once\)\n`, s.kubeadm(ip)},                                                  // init, join
+		{`\Akubeadm token create --print-join-command\z`, s.tokenCreate},                                         // join
+		{`\Akubeadm init phase upload-certs --upload-certs\z`, uploadCerts},                                      // join of a master, later run
+		{`\Aset -e\nsed -i '/ \S+ ` + hostsMark + `\$/d' /etc/hosts`, replyWith(ok)},                             // a name in /etc/hosts
+		{`\Au='[^']*'\nhome=`, replyWith(ok)},                                                                    // a user's kubeconfig
+		{`\AKUBECONFIG=` + adminConf + ` kubectl get configmap -n kube-system kubeadm-config `, s.clusterConfig}, // preflight of an installed cluster
+		{`\AKUBECONFIG=` + adminConf + ` kubectl get nodes -o json\z`, s.nodeList},                               // verify, drain
+		{`\AKUBECONFIG=` + adminConf + ` kubectl get \w+ -A -o json\z`, noWorkloads},                             // verify: rollouts
+		{`\Aset -e\nexport KUBECONFIG=\S+\nkubectl (label|taint) `, replyWith(ok)},                               // verify: labels, taints
+		{`\Acd ` + RootfsDir + `\n`, replyWith(ok)},                                                              // apps: a CMD line
+		{`\Aexport KUBECONFIG=\S+\nkubectl drain '([^']*)'`, s.drain},                                            // drain
+		{`(?m)^if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f`, s.clean},                           // clean-host
 	} {
 		r.Handle(x.expr, x.h)
 	}
 	return r
+}
+
+// clusterConfig is kubeadm-config's ClusterConfiguration: the cluster runs
+// the Kubernetes kubeadm init was given.
+func (s *fakeSite) clusterConfig(ctx context.Context, h *sshtest.Recorder, c sshtest.Call) sshtest.Reply {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return sshtest.Reply{Stdout: "apiVersion: kubeadm.k8s.io/v1beta3\nkind: ClusterConfiguration\nkubernetesVersion: " + s.kubeVersion + "\n"}
 }
 
 func replyWith(rep sshtest.Reply) sshtest.Handler {
@@ -160,6 +170,9 @@ func (s *fakeSite) kubeadm(ip string) sshtest.Handler {
 		h.SetFile(doneRe.FindStringSubmatch(c.Script)[1], nil, 0o644)
 		s.mu.Lock()
 		s.nodes[ip] = s.names[ip]
+		if init {
+			s.kubeVersion = clusterfile.KubernetesVersion(cfg)
+		}
 		s.mu.Unlock()
 		if !init {
 			return sshtest.Reply{Stdout: "This node has joined the cluster\n"}

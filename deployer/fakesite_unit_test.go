@@ -124,15 +124,17 @@ type fakeSite struct {
 	p   *payload.Reader
 	ips []string
 
-	mu      sync.Mutex
-	hosts   map[string]*sshtest.Recorder
-	names   map[string]string            // hostname by IP
-	nodes   map[string]string            // node name by InternalIP, while it is in the cluster
-	facts   map[string]map[string]string // preflight facts that differ from a good host's
-	dialErr map[string]error
-	dials   int
-	events  []event.Event
-	pushed  []RegistryAuth // what PushImages was given
+	mu    sync.Mutex
+	hosts map[string]*sshtest.Recorder
+	names map[string]string // hostname by IP
+	nodes map[string]string // node name by InternalIP, while it is in the cluster
+	// kubeVersion is the kubernetesVersion kubeadm init was given.
+	kubeVersion string
+	facts       map[string]map[string]string // preflight facts that differ from a good host's
+	dialErr     map[string]error
+	dials       int
+	events      []event.Event
+	pushed      []RegistryAuth // what PushImages was given
 }
 
 func newFakeSite(t *testing.T, n int, spec fakePayload) *fakeSite {

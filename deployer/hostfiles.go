@@ -161,9 +161,17 @@ func finishScript(files []payload.File) string {
 	for _, m := range sortedKeys(modes) {
 		writeBatched(&b, "chmod "+m, modes[m], "")
 	}
-	b.WriteString(`if [ -d bin ]; then
+	// A host whose kubelet is not the carried one is a node of a cluster
+	// being upgraded: its kubeadm, kubelet and kubectl stay until the
+	// upgrade-kubernetes phase gets to it, one host at a time.
+	b.WriteString(`held=
+if [ -x /usr/local/bin/kubelet ] && [ -x bin/kubelet ] && [ "$(/usr/local/bin/kubelet --version 2>&1)" != "$(bin/kubelet --version 2>&1)" ]; then
+  held=" kubeadm kubelet kubectl "
+fi
+if [ -d bin ]; then
   for f in bin/*; do
     [ -f "$f" ] || continue
+    case "$held" in *" ${f##*/} "*) continue ;; esac
     t=/usr/local/bin/${f##*/}
     { [ -x "$f" ] && ln -f "$f" "$t" 2>/dev/null; } || install -m 0755 "$f" "$t"
   done

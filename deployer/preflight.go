@@ -213,6 +213,15 @@ func (p preflight) Run(ctx context.Context, r *run) error {
 		r.facts[ip] = &hostFacts{Hostname: f.hostname, Arch: goArch(f.arch), Sealpack: f.marker == r.cluster.Name}
 	}
 	r.mu.Unlock()
+	if len(problems) == 0 && r.state.Done(event.InitMaster0, r.master0) {
+		// An installed cluster: the Kubernetes it runs against the one carried.
+		st, msg, err := r.checkKubeVersion(ctx)
+		if err == nil && r.pendingKubeUpgrade() != nil && !r.kubeUpgrades {
+			st, msg = event.Fail, msg+": upgrade the cluster first (the same command as the install, with this installer), then join"
+			err = errors.New(msg)
+		}
+		checked(r.master0, "kubernetes", st, err, msg)
+	}
 	if len(problems) > 0 {
 		sort.Slice(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
 		return fmt.Errorf("%d problem(s), nothing was changed on any host:\n%w", len(problems), errors.Join(problems...))

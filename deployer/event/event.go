@@ -41,17 +41,21 @@ const (
 	HostInit    = "host-init"
 	Registry    = "registry"
 	InitMaster0 = "init-master0"
-	JoinMasters = "join-masters"
-	JoinNodes   = "join-nodes"
-	Apps        = "apps"
-	Verify      = "verify"
+	// UpgradeKubernetes follows kubeadm's upgrade path when the cluster
+	// runs another Kubernetes than the installer carries (nothing to do on
+	// a new cluster).
+	UpgradeKubernetes = "upgrade-kubernetes"
+	JoinMasters       = "join-masters"
+	JoinNodes         = "join-nodes"
+	Apps              = "apps"
+	Verify            = "verify"
 	// Used by join, delete and reset.
 	Drain     = "drain"
 	CleanHost = "clean-host"
 )
 
 // InstallPhases is the order of an install.
-var InstallPhases = []string{Preflight, Distribute, HostInit, Registry, InitMaster0, JoinMasters, JoinNodes, Apps, Verify}
+var InstallPhases = []string{Preflight, Distribute, HostInit, Registry, InitMaster0, UpgradeKubernetes, JoinMasters, JoinNodes, Apps, Verify}
 
 // Event is one thing the deployer reports.
 type Event struct {
