@@ -12,7 +12,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 recipe=bases/kubernetes
-. "$recipe/versions.env"
+# KUBE_VERSIONS names another versions file (versions-v1.35.env: the next minor).
+versions=${KUBE_VERSIONS:-$recipe/versions.env}
+. "$versions"
 from=${KUBERNETES_FROM:-source}
 out=bin/kubernetes-$KUBE_VERSION-linux-amd64.run
 cache=${SEALPACK_CACHE:-/var/cache/sealpack}
@@ -23,7 +25,7 @@ args=()
 while IFS= read -r line; do
 	case "$line" in '' | '#'*) continue ;; esac
 	args+=(--build-arg "$line")
-done <"$recipe/versions.env"
+done <"$versions"
 args+=(--platform linux/amd64 --build-arg TARGETARCH=amd64 -f "$recipe/Kubefile" -o "$out")
 
 case "$from" in
@@ -32,12 +34,12 @@ release)
 	;;
 source)
 	say "binaries from source (cached in $cache/kubernetes/$KUBE_VERSION; a cold build takes 20-45 minutes on 2 cores)"
-	bindir=$("$recipe/build-from-source.sh")
+	bindir=$(KUBE_VERSIONS="$versions" "$recipe/build-from-source.sh")
 	go build -o bin/kubeimages ./internal/kubeimages
 	work=$(mktemp -d)
 	trap 'kill $reg 2>/dev/null || true; wait $reg 2>/dev/null || true; rm -rf "$work"' EXIT
 	say "control-plane, CoreDNS, pause and flannel images from those binaries, on a loopback registry"
-	bin/kubeimages -bin "$bindir" -versions "$recipe/versions.env" -addr-file "$work/addr" >"$work/images.txt" 2>"$work/kubeimages.log" &
+	bin/kubeimages -bin "$bindir" -versions "$versions" -addr-file "$work/addr" >"$work/images.txt" 2>"$work/kubeimages.log" &
 	reg=$!
 	for _ in $(seq 600); do
 		[ -s "$work/addr" ] && break

@@ -9,12 +9,19 @@
 # usage: build-from-source.sh [OUTDIR]     prints the directory of the binaries
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-. "$here/versions.env"
+. "${KUBE_VERSIONS:-$here/versions.env}"
 cache=${SEALPACK_CACHE:-/var/cache/sealpack}
 out=${1:-$cache/kubernetes/$KUBE_VERSION/bin}
 mkdir -p "$out"
 export CGO_ENABLED=0 GOFLAGS=-trimpath
 say() { echo "build-from-source: $*" >&2; }
+
+# srcdir DIR: the module for DIR, src/<minor>/DIR where one pins that minor's
+# versions (src/v1.35/...), else src/DIR (the default versions).
+srcdir() {
+	local m=${KUBE_VERSION%.*}
+	if [ -d "$here/src/$m/$1" ]; then echo "$here/src/$m/$1"; else echo "$here/src/$1"; fi
+}
 
 # build NAME... -- DIR PKG...: builds PKGs in module DIR unless every NAME is in $out.
 build() {
@@ -29,9 +36,9 @@ build() {
 	local start=$SECONDS tmp
 	say "building ${names[*]} (a cold Go cache takes minutes)"
 	tmp=$(mktemp -d "$out/.build-XXXXXX")
-	(cd "$here/src/$dir" && go build -ldflags "${LDFLAGS:--s -w}" -o "$tmp/" "$@") || {
+	(cd "$(srcdir "$dir")" && go build -ldflags "${LDFLAGS:--s -w}" -o "$tmp/" "$@") || {
 		rm -rf "$tmp"
-		say "building ${names[*]} failed (module src/$dir)"
+		say "building ${names[*]} failed (module $(srcdir "$dir"))"
 		return 1
 	}
 	for n in "${names[@]}"; do mv "$tmp/$n" "$out/$n"; done

@@ -213,8 +213,11 @@ download() {
 # The configuration files name versions too; a --build-arg that changes a
 # version must not leave them behind silently.
 check_versions() {
+	# kubeadm's is derived from KUBE_VERSION alone: written here, so that
+	# one recipe builds each Kubernetes version (versions-v1.35.env).
+	sed -i "s/^kubernetesVersion: .*/kubernetesVersion: $KUBE_VERSION/" etc/kubeadm.yaml
 	grep -q "^kubernetesVersion: $KUBE_VERSION\$" etc/kubeadm.yaml ||
-		die "etc/kubeadm.yaml does not say kubernetesVersion: $KUBE_VERSION; update it with KUBE_VERSION"
+		die "etc/kubeadm.yaml has no kubernetesVersion line to set to $KUBE_VERSION"
 	grep -q "sandbox_image = \"registry.k8s.io/pause:$PAUSE_VERSION\"" etc/containerd/config.toml ||
 		die "etc/containerd/config.toml does not name registry.k8s.io/pause:$PAUSE_VERSION as sandbox_image; update it with PAUSE_VERSION"
 	grep -q "image: ghcr.io/flannel-io/flannel:$FLANNEL_VERSION\$" manifests/kube-flannel.yaml ||

@@ -86,20 +86,25 @@ func pushEcho(t *testing.T, addr string) {
 	}
 }
 
-// buildApp builds the application installer FROM the base, with the
-// repository's own bin/sealpack, and returns its path.
+// buildApp builds the application installer, version 1.0.0, FROM the base,
+// with the repository's own bin/sealpack, and returns its path.
 func buildApp(t *testing.T, root, base, registry string) string {
+	return buildAppVersion(t, root, base, registry, "1.0.0")
+}
+
+func buildAppVersion(t *testing.T, root, base, registry, version string) string {
 	t.Helper()
 	ctx := t.TempDir()
 	kf, err := os.ReadFile("testdata/app/Kubefile.in")
 	if err != nil {
 		t.Fatal(err)
 	}
-	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte(strings.ReplaceAll(string(kf), "@BASE@", base)), 0o644)
+	text := strings.NewReplacer("@BASE@", base, "@VERSION@", version).Replace(string(kf))
+	os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte(text), 0o644)
 	if out, err := exec.Command("cp", "-r", "testdata/app/manifests", ctx).CombinedOutput(); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	out := filepath.Join(t.TempDir(), "echo-1.0.0.run")
+	out := filepath.Join(t.TempDir(), "echo-"+version+".run")
 	cmd := exec.Command(filepath.Join(root, "bin/sealpack"), "build", "-q",
 		"--registry-mirror", "docker.io=http://"+registry, "-o", out, ctx)
 	if b, err := cmd.CombinedOutput(); err != nil {
