@@ -71,6 +71,8 @@ func newInstallScreen(e *env, c *clusterfile.Cluster) *installScreen {
 		event.Registry: all + " (" + plural(masters, "master serves", "masters serve") + ")", event.InitMaster0: m0,
 		event.JoinMasters: countOrNone(masters-1, "master", "masters"), event.JoinNodes: countOrNone(nodes, "node", "nodes"),
 		event.Apps: countOrNone(len(e.opts.Info.Cmds), "command", "commands"),
+		// It works only when the cluster runs an older Kubernetes.
+		event.UpgradeKubernetes: "on upgrades",
 	}
 	if c.Registry.External != nil {
 		expect[event.Registry] = "to " + c.Registry.External.Domain

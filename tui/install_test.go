@@ -412,3 +412,19 @@ func TestInstallOwnLines(t *testing.T) {
 		t.Errorf("log title %q, %q", left, right)
 	}
 }
+
+// TestUpgradeRowOnANewCluster: on a new cluster upgrade-kubernetes starts
+// over every host and ends with nothing done; its row says that, not
+// "0/3 hosts".
+func TestUpgradeRowOnANewCluster(t *testing.T) {
+	s := newInstallScreen(&env{st: plainStyles(), keys: newKeyMap(), now: newFakeClock().Now, opts: &Options{Info: testInfo()}}, testCluster(3))
+	if v := s.view(100, 30); !strings.Contains(v, "upgrade-kubernetes on upgrades") {
+		t.Errorf("the pending row:\n%s", v)
+	}
+	s.apply(event.Event{Type: event.PhaseStart, Phase: event.UpgradeKubernetes, Total: 3})
+	s.apply(event.Event{Type: event.PhaseDone, Phase: event.UpgradeKubernetes})
+	v := s.view(100, 30)
+	if strings.Contains(v, "0/3 hosts") || !strings.Contains(v, "upgrade-kubernetes nothing to upgrade") {
+		t.Errorf("the row of an upgrade that had nothing to do:\n%s", v)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -80,6 +81,9 @@ func (s *installScreen) phaseLine(p *phaseRow, width int) string {
 		if p.total > 0 {
 			what = fmt.Sprintf("%d/%d hosts", p.done, p.total)
 		}
+		if p.name == event.UpgradeKubernetes && p.status == statusOK && p.done == 0 {
+			what = "nothing to upgrade" // a new cluster: not "0/3 hosts"
+		}
 		if p.status == statusRunning && len(p.running) == 1 && p.total <= 1 {
 			what = p.running[0]
 			if h := s.byIP[p.running[0]]; h != nil && h.log.len() > 0 {
@@ -98,9 +102,9 @@ func (s *installScreen) phaseLine(p *phaseRow, width int) string {
 	}
 	name := p.name
 	if p.status == statusRunning || p.status == statusFail {
-		name = st.selected.Render(pad(name, 15))
+		name = st.selected.Render(pad(name, phaseNameWidth))
 	} else {
-		name = pad(name, 15)
+		name = pad(name, phaseNameWidth)
 	}
 	dur := ""
 	switch {
@@ -115,6 +119,16 @@ func (s *installScreen) phaseLine(p *phaseRow, width int) string {
 	}
 	return fit(left, width-7) + " " + st.dim.Render(pad(dur, 5))
 }
+
+// phaseNameWidth fits the longest phase name (upgrade-kubernetes), so that
+// the rows line up.
+var phaseNameWidth = func() int {
+	n := 0
+	for _, name := range event.InstallPhases {
+		n = max(n, len(name))
+	}
+	return n
+}()
 
 func (s *installScreen) hostsView(rows, width int) string {
 	st := s.e.st

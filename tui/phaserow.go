@@ -11,6 +11,8 @@ import (
 var phaseWeights = map[string]float64{
 	event.Preflight: 1, event.Distribute: 6, event.HostInit: 2, event.Registry: 3,
 	event.InitMaster0: 3, event.JoinMasters: 2, event.JoinNodes: 2, event.Apps: 2, event.Verify: 1,
+	// Nothing on a new cluster, which is what the estimate is for.
+	event.UpgradeKubernetes: 0,
 }
 
 // phaseRow is one phase of the install.
@@ -60,9 +62,9 @@ func (s *installScreen) eta(elapsed time.Duration) string {
 		if p.status == statusSkip {
 			continue // took no time: it would make the rest look fast
 		}
-		w := phaseWeights[p.name]
-		if w == 0 {
-			w = 1
+		w, ok := phaseWeights[p.name]
+		if !ok {
+			w = 1 // a phase this wizard does not know yet
 		}
 		total += w
 		done += w * p.fraction()
