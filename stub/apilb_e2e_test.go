@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -32,21 +31,8 @@ spec:
   - ips: [`+n+`]
     roles: [node]
 `), 0o600)
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(exe, args...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	on := func(h int, script string) string {
-		t.Helper()
-		out, _ := w.Hosts[h].Exec(t.Context(), script)
-		return strings.TrimSpace(string(out))
-	}
+	j := jumpHost{t: t, w: w, dir: dir, exe: exe}
+	run, on := j.run, j.on
 	balancer := func() string { return on(2, "pgrep -af '[s]ealpack-apiserver-lb apiserver-lb'") }
 	out := run("--unattended", "-f", cf, "--accept-new-host-keys")
 	if !strings.Contains(out, "warning: 2 masters: etcd needs both") {

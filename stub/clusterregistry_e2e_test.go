@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -42,21 +41,8 @@ spec:
   - ips: [`+w.Hosts[1].IP+`]
     roles: [node]
 `), 0o600)
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(exe, args...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
-	exec := func(h int, script string) string {
-		t.Helper()
-		out, _ := w.Hosts[h].Exec(t.Context(), script)
-		return string(out)
-	}
+	j := jumpHost{t: t, w: w, dir: dir, exe: exe}
+	run, exec := j.run, j.on
 	run("--unattended", "-f", cf, "--accept-new-host-keys")
 	client := registryClient(t, filepath.Join(dir, ".sealpack", "registry-ca.crt"))
 	m0, h1, h2 := w.Hosts[0].IP, w.Hosts[1].IP, w.Hosts[2].IP

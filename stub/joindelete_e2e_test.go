@@ -32,16 +32,7 @@ spec:
     roles: [node]
 `
 	os.WriteFile(cf, []byte(orig), 0o600)
-	run := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(exe, args...)
-		cmd.Dir = dir
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
-		}
-		return string(out)
-	}
+	run := jumpHost{t: t, w: w, dir: dir, exe: exe}.run
 	if out := run("status", "-f", cf); !strings.Contains(out, "no install has completed yet") {
 		t.Errorf("status before the install:\n%s", out)
 	}

@@ -190,7 +190,7 @@ func (h *Host) waitSystemd(ctx context.Context) error {
 	state := strings.TrimSpace(string(out))
 	if err != nil || (state != "running" && state != "degraded") {
 		failed, _ := h.Exec(context.Background(), "systemctl --failed --no-legend --plain 2>&1 | head -5")
-		return fmt.Errorf("systemd did not finish booting (state %q, %v; failed units: %s)", state, err, strings.TrimSpace(string(failed)))
+		return fmt.Errorf("systemd did not finish booting (state %q, %w; failed units: %s)", state, err, strings.TrimSpace(string(failed)))
 	}
 	return nil
 }
