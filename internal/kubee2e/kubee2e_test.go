@@ -144,7 +144,17 @@ spec:
       roles: [master]
     - ips: [%s]
       roles: [node]
-%s`, ips(masters), ips(nodes), spec)
+%s---
+# The test hosts share this machine's disk: its free share is the machine's
+# (seen at 16%%), and kubelet's default eviction at 15%% free would taint
+# every node with DiskPressure for what other work on the machine wrote.
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+evictionHard:
+  nodefs.available: "1%%"
+  imagefs.available: "1%%"
+  memory.available: "100Mi"
+`, ips(masters), ips(nodes), spec)
 	if err := os.WriteFile(filepath.Join(dir, "Clusterfile"), []byte(cf), 0o644); err != nil {
 		t.Fatal(err)
 	}
