@@ -60,7 +60,7 @@ var rules = []rule{
 			"golang.org/x/crypto/ssh/...",
 			"golang.org/x/crypto/bcrypt",
 			"github.com/pkg/sftp"},
-		tests: []string{testhost, fakek8stest}},
+		tests: []string{testhost, fakek8stest, testreq}},
 
 	// The wizard: the deployer's config and event types, not the deployer
 	// (and so no SSH), and payload's metadata.
@@ -76,9 +76,10 @@ var rules = []rule{
 	// The installer: everything it runs, and no build code.
 	{pkg: "stub/...",
 		imports: []string{std, "payload", "registry/...", "deployer/...", "tui/...",
-			"internal/progress", "internal/version", "internal/apilb",
-			"github.com/spf13/cobra"},
-		tests: []string{testhost, fakek8stest, testreq, "golang.org/x/sys/unix"}},
+			"internal/progress", "internal/version", "internal/apilb", "internal/shell",
+			"github.com/spf13/cobra",
+			"golang.org/x/term"}, // passwords asked for without echo
+		tests: []string{testhost, fakek8stest, testreq, "golang.org/x/sys/unix", "golang.org/x/crypto/ssh"}},
 
 	// The build tool: packer and payload; authn for --registry-auth.
 	{pkg: "cmd/...",
