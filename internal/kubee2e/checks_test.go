@@ -163,6 +163,12 @@ func (k kubectl) checkPullAfterInstaller(ctx context.Context, hosts []*testhost.
 	pods := k.run(ctx, `get pods -n echo -l app=echo-server -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName}{"\n"}{end}'`)
 	f := strings.Fields(pods[0])
 	pod, node := f[0], f[1]
+	// The replacement is a pod not seen before: another replica may run on
+	// the same node already.
+	before := map[string]bool{}
+	for _, p := range pods {
+		before[strings.Fields(p)[0]] = true
+	}
 	var h *testhost.Host
 	for _, x := range hosts {
 		if x.Name == node {
@@ -180,7 +186,7 @@ func (k kubectl) checkPullAfterInstaller(ctx context.Context, hosts []*testhost.
 		out, _ := k.try(ctx, `get pods -n echo -l app=echo-server -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase} {.status.containerStatuses[*].state.waiting.message}{"\n"}{end}'`)
 		for _, line := range strings.Split(out, "\n") {
 			g := strings.Fields(line)
-			if len(g) >= 3 && g[0] != pod && g[1] == node && g[2] == "Running" {
+			if len(g) >= 3 && !before[g[0]] && g[1] == node && g[2] == "Running" {
 				return true, out
 			}
 		}
