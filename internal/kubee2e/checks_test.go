@@ -141,7 +141,7 @@ func checkClean(t *testing.T, h *testhost.Host) {
 	checks := []struct{ what, cmd string }{
 		{"kubelet or containerd running", "pgrep -l -x 'kubelet|containerd|containerd-shim-runc-v2|kube-proxy|flanneld|etcd' || true"},
 		{"the cluster registry", "pgrep -af '[s]ealpack-registry registry' || ls /etc/systemd/system/sealpack-registry.service /usr/local/bin/sealpack-registry 2>/dev/null || true"},
-		{"the apiserver balancer", "pgrep -af '[s]ealpack-apiserver-lb' || ls /etc/systemd/system/sealpack-apiserver-lb.service /usr/local/bin/sealpack-apiserver-lb 2>/dev/null || true"},
+		{"the apiserver balancer", "pgrep -af '[s]ealpack-apiserver-lb apiserver-lb' || ls /etc/systemd/system/sealpack-apiserver-lb.service /usr/local/bin/sealpack-apiserver-lb 2>/dev/null || true"},
 		{"sealpack's /etc/hosts lines", "grep 'written by sealpack' /etc/hosts || true"},
 		{"CNI interfaces", "ip -o link show | grep -E 'cni0|flannel|veth' || true"},
 		{"iptables rules of Kubernetes or flannel", "iptables-save 2>/dev/null | grep -E 'KUBE-|FLANNEL|CNI-' || true"},
