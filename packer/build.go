@@ -45,28 +45,15 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 	}
 	defer b.cleanup()
 
-	f, err := os.Open(b.opts.Kubefile)
-	if err != nil {
-		return nil, fmt.Errorf("kubefile: %w", err)
-	}
-	kf, err := kubefile.Parse(b.name, f)
-	f.Close()
-	if err != nil {
-		return nil, err
-	}
-	from, err := kf.BaseRef(opts.BuildArgs)
+	kf, from, err := b.parse()
 	if err != nil {
 		return nil, err
 	}
 
 	// Create the output first: an unwritable path fails before any RUN.
-	var wopts []payload.Option
-	if opts.SplitSize > 0 {
-		wopts = append(wopts, payload.WithSplit(opts.SplitSize))
-	}
-	w, err := payload.Create(opts.Output, wopts...)
+	w, err := createOutput(opts)
 	if err != nil {
-		return nil, fmt.Errorf("cannot write the installer: %w", err)
+		return nil, err
 	}
 	committed := false
 	defer func() {
@@ -88,24 +75,8 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, wmsg := range plan.Warnings {
-		fmt.Fprintf(b.log, "warning: %s\n", wmsg)
-	}
-	n := len(plan.Steps) + 1
-	saidDryRun := false
-	fmt.Fprintf(b.log, "Step 1/%d : %s\n", n, plan.From.Text)
-	for i, s := range plan.Steps {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(b.log, "Step %d/%d : %s\n", i+2, n, oneLine(s.Where().Text))
-		if _, ok := s.(*kubefile.Run); ok && opts.DryRun && !saidDryRun {
-			fmt.Fprintln(b.log, "dry run: RUN instructions run here as in a build, since what they write may name images; nothing is pulled and no installer is written")
-			saidDryRun = true
-		}
-		if err := b.step(ctx, s); err != nil {
-			return nil, err
-		}
+	if err := b.runPlan(ctx, plan); err != nil {
+		return nil, err
 	}
 
 	res, err = b.write(ctx, w)
@@ -117,6 +88,64 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 	fmt.Fprintf(b.log, "wrote %s (%s, %d files, %s of content, payload %s) in %s\n", res.Output, res.Platform,
 		res.Files, payload.HumanBytes(res.ContentBytes), payload.HumanBytes(res.PayloadBytes), time.Since(start).Round(time.Millisecond))
 	return res, nil
+}
+
+// parse reads the Kubefile and expands its FROM, so that the base can be
+// opened before the rest is evaluated.
+func (b *builder) parse() (*kubefile.Kubefile, kubefile.From, error) {
+	f, err := os.Open(b.opts.Kubefile)
+	if err != nil {
+		return nil, kubefile.From{}, fmt.Errorf("kubefile: %w", err)
+	}
+	kf, err := kubefile.Parse(b.name, f)
+	f.Close()
+	if err != nil {
+		return nil, kubefile.From{}, err
+	}
+	from, err := kf.BaseRef(b.opts.BuildArgs)
+	if err != nil {
+		return nil, kubefile.From{}, err
+	}
+	return kf, from, nil
+}
+
+// createOutput creates the installer's payload writer at opts.Output, split
+// into parts when opts.SplitSize asks for it.
+func createOutput(opts BuildOptions) (*payload.Writer, error) {
+	var wopts []payload.Option
+	if opts.SplitSize > 0 {
+		wopts = append(wopts, payload.WithSplit(opts.SplitSize))
+	}
+	w, err := payload.Create(opts.Output, wopts...)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the installer: %w", err)
+	}
+	return w, nil
+}
+
+// runPlan prints the plan's warnings and runs its steps in order, each after
+// its progress line.
+func (b *builder) runPlan(ctx context.Context, plan *kubefile.Plan) error {
+	for _, wmsg := range plan.Warnings {
+		fmt.Fprintf(b.log, "warning: %s\n", wmsg)
+	}
+	n := len(plan.Steps) + 1
+	saidDryRun := false
+	fmt.Fprintf(b.log, "Step 1/%d : %s\n", n, plan.From.Text)
+	for i, s := range plan.Steps {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		fmt.Fprintf(b.log, "Step %d/%d : %s\n", i+2, n, oneLine(s.Where().Text))
+		if _, ok := s.(*kubefile.Run); ok && b.opts.DryRun && !saidDryRun {
+			fmt.Fprintln(b.log, "dry run: RUN instructions run here as in a build, since what they write may name images; nothing is pulled and no installer is written")
+			saidDryRun = true
+		}
+		if err := b.step(ctx, s); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newBuilder(opts BuildOptions) (*builder, error) {
