@@ -68,6 +68,7 @@ func TestDryRunChangesNothing(t *testing.T) {
 // Kubefile's ENV, the Clusterfile's env with group overrides) reaches
 // scripts/init-host.sh and the CMD lines.
 func TestLabelsTaintsRolesAndEnv(t *testing.T) {
+	needHosts(t)
 	const dump = "env | grep -E '^(SEALPACK_|GREETING|SHARED|DISK|IMAGE_ONLY|KUBECONFIG)' | sort > "
 	p := testPayloadWith(t, payloadSpec{
 		files: map[string][]byte{"scripts/init-host.sh": []byte("#!/bin/sh\nset -e\necho 1 > /proc/sys/net/ipv4/ip_forward\n" + dump + "/var/lib/sealpack/init-host.env\n")},

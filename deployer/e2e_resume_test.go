@@ -111,6 +111,7 @@ func randomBytes(t testing.TB, n int) []byte {
 // are not copied again, the half-copied one goes on from its .part, and
 // kubeadm init and join run once.
 func TestKillDuringDistributeThenRerun(t *testing.T) {
+	needHosts(t) // before 50 MB of payload are made
 	s := newSiteWith(t, 2, testPayloadWith(t, payloadSpec{files: map[string][]byte{bigPath: randomBytes(t, 50<<20)}}))
 	c := s.cluster(twoHostCluster)
 	// Bytes of the files before the big one, which every host gets first.

@@ -58,8 +58,12 @@ type payloadSpec struct {
 	labels map[string]string
 }
 
+// testPayloadWith is testPayload changed by spec. It is for tests on real
+// hosts: where they cannot run it skips (needHosts) before it builds the fake
+// distribution, whichever the test called first.
 func testPayloadWith(t testing.TB, spec payloadSpec) *payload.Reader {
 	t.Helper()
+	needHosts(t)
 	bin, err := fakeBinOnce()
 	if err != nil {
 		t.Fatalf("building the fake kubernetes: %v", err)

@@ -17,10 +17,13 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/internal/fakek8stest"
+	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/internal/testhost"
+	"github.com/sealpack/sealpack/internal/testreq"
 	"github.com/sealpack/sealpack/payload"
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -46,6 +49,21 @@ func newKeyFile(t testing.TB, dir string) (path, authorized string) {
 		t.Fatal(err)
 	}
 	return path, string(gossh.MarshalAuthorizedKey(signer.PublicKey()))
+}
+
+// hostsGroup is testhost's name for the tests on real hosts, as it skips
+// them.
+const hostsGroup = "tests on real sshd hosts"
+
+// needHosts skips t (loudly, see testreq) on a machine that cannot run tests
+// on real hosts, as testhost.New does, but before the test builds anything:
+// the fake Kubernetes is built with go, which such a machine need not have,
+// and a failed build is no reason to fail a test that cannot run there.
+func needHosts(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		testreq.Skip(t, hostsGroup, "needs root")
+	}
 }
 
 // newSiteWith is newSite with another payload.
@@ -155,13 +173,13 @@ type procSampler struct {
 }
 
 // sampleProcs starts reading /proc/*/cmdline on h every few milliseconds.
+// A short command can run between two rounds, the more so on a busy
+// machine: what must be seen running is caught with holdWhileRead.
 func sampleProcs(h *testhost.Host) *procSampler {
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &procSampler{cancel: cancel, done: make(chan struct{})}
 	go func() {
 		defer close(p.done)
-		// One awk per round reads every cmdline (NUL-separated arguments)
-		// without forking per process; sort -u keeps the output small.
 		// grep prints each cmdline (NUL-separated arguments) as one line:
 		// two processes per round, however many run on the host.
 		h.Exec(ctx, `: > /tmp/spk-ps
@@ -186,6 +204,76 @@ func (p *procSampler) stop(h *testhost.Host) []string {
 		}
 	}
 	return lines
+}
+
+// heldCommand is a command of the fake Kubernetes caught at a gate on a
+// host, with every command line of the host read while it waited there.
+type heldCommand struct {
+	h      *testhost.Host
+	prefix string
+	cancel context.CancelFunc
+	done   chan struct{}
+	out    []byte
+	err    error
+}
+
+// holdGate is where holdWhileRead's gate is on a host.
+const holdGate = "/var/lib/spk-hold-gate"
+
+// holdWhileRead makes the first command on h that starts with prefix
+// ("kubeadm join") wait at a gate (the fake's FAKEK8S_HOLD); once it is
+// there, every command line on h is read, as ps would show them to any user,
+// and then the gate opens. No sampling: the command and what started it
+// (sudo, the shells) are running while they are read, however slow the
+// machine. The host does the waiting itself; call result after the run.
+func holdWhileRead(t *testing.T, h *testhost.Host, prefix string) *heldCommand {
+	t.Helper()
+	ctx := context.Background()
+	knob := "FAKEK8S_HOLD=" + prefix + "=" + holdGate
+	if out, err := h.Exec(ctx, "set -e; mkdir -p /etc/fakek8s; rm -f "+holdGate+".reached; echo "+shell.Quote(knob)+" >> /etc/fakek8s/env; touch "+holdGate); err != nil {
+		t.Fatalf("%s: setting the gate for %s: %v: %s", h.Name, prefix, err, out)
+	}
+	// A deadline in case the run never gets there (result cancels sooner).
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Minute)
+	c := &heldCommand{h: h, prefix: prefix, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		// The fake writes <gate>.reached in one write before it waits: once it
+		// is not empty, the command is held. The knob goes before the gate
+		// opens, so no later command stops there.
+		c.out, c.err = h.Exec(ctx, `g=`+holdGate+`
+while [ ! -s $g.reached ]; do sleep 0.02; done
+echo "held: $(cat $g.reached)"
+grep -a -h '' /proc/[0-9]*/cmdline 2>/dev/null | tr '\0' ' '
+sed -i '/^FAKEK8S_HOLD=/d' /etc/fakek8s/env
+rm -f $g`)
+	}()
+	return c
+}
+
+// result stops waiting for the command (it may never have come: the run
+// ended before it) and returns the held command's line and the command
+// lines read while it was held, the held one among them.
+func (c *heldCommand) result() (held string, lines []string, err error) {
+	c.cancel()
+	<-c.done
+	first, rest, _ := strings.Cut(string(c.out), "\n")
+	held, ok := strings.CutPrefix(first, "held: ")
+	if c.err != nil || !ok {
+		return "", nil, fmt.Errorf("%s: %s was not caught at its gate (the run ended before it came?): %v", c.h.Name, c.prefix, c.err)
+	}
+	for _, l := range strings.Split(rest, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	held = strings.TrimSpace(held)
+	for _, l := range lines {
+		if strings.Contains(l, held) {
+			return held, lines, nil
+		}
+	}
+	return held, lines, fmt.Errorf("%s: %q was held, yet none of the %d command lines read meanwhile is its own", c.h.Name, held, len(lines))
 }
 
 // upperDir is host h's overlay upper layer on this machine: what the host

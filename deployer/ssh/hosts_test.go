@@ -304,18 +304,29 @@ func TestSudoWithPassword(t *testing.T) {
 	}
 
 	// While a sudo'ed command runs, neither the sudo password nor an
-	// environment secret is on any command line of the host.
+	// environment secret is on any command line of the host. The command
+	// says it runs, then waits at a gate that opens only once the command
+	// lines are read: it is running then, however slow the machine.
+	const gate = "/tmp/spk-sudo-gate"
+	if _, err := h.Exec(ctx, "rm -f "+gate+".reached; touch "+gate); err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Run(ctx, "sleep 2", Env("SECRET_TOKEN=tok-98765"))
+		_, err := c.Run(ctx, "touch "+gate+".reached; while [ -e "+gate+" ]; do sleep 0.02; done", Env("SECRET_TOKEN=tok-98765"))
 		done <- err
 	}()
-	waitFor(t, func() bool { return len(cmdlinesContaining(t, h, "sleep 2")) > 0 }, "the sleep to start")
+	if err := h.WaitFor(ctx, "test -e "+gate+".reached", 2*time.Minute); err != nil {
+		t.Fatalf("the sudo'ed command never started: %v", err)
+	}
 	if hits := cmdlinesContaining(t, h, "Pw-4-sudo", "tok-98765"); len(hits) > 0 {
 		t.Errorf("secrets on command lines: %q", hits)
 	}
 	if hits := cmdlinesContaining(t, h, "sudo -H -S"); len(hits) == 0 {
-		t.Error("no sudo process seen: the check above proves nothing")
+		t.Error("no sudo process seen while the command ran: the check above proves nothing")
+	}
+	if _, err := h.Exec(ctx, "rm -f "+gate); err != nil {
+		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
 		t.Fatal(err)
