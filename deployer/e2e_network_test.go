@@ -63,15 +63,16 @@ func TestPartitionedMidInstall(t *testing.T) {
 	// machine is not taken for cut off (500 ms was seen to be).
 	opts.KeepAlive = 3 * time.Second
 	opts.ConnectTimeout = 3 * time.Second
+	var cutAt time.Time // only the sink's goroutine writes it, before Apply returns
 	opts.Sink = func(e event.Event) {
 		sink(e)
 		if e.Type == event.PhaseStart && e.Phase == event.JoinNodes {
 			if err := s.w.Partition(2); err != nil {
 				t.Error(err)
 			}
+			cutAt = time.Now()
 		}
 	}
-	start := time.Now()
 	err := deployer.Apply(ctx, c, opts)
 	if err == nil {
 		t.Fatal("the install succeeded with a node cut off")
@@ -79,10 +80,16 @@ func TestPartitionedMidInstall(t *testing.T) {
 	if !strings.Contains(err.Error(), "join-nodes") || !strings.Contains(err.Error(), "host "+victim.IP) {
 		t.Fatalf("err = %v, want a join-nodes failure naming %s", err, victim.IP)
 	}
-	if took := time.Since(start); took > 30*time.Second {
-		t.Errorf("the failure took %s to show", took)
+	// Measured from the cut, not from the start: how long the install took
+	// before it is the machine's load, not the deployer's. Three missed
+	// keepalives are 9-12 s; the rest is slack for a busy machine.
+	if cutAt.IsZero() {
+		t.Fatal("join-nodes never started: the host was not cut off")
 	}
-	t.Logf("failed as expected after %s: %v", time.Since(start).Round(time.Millisecond), err)
+	if took := time.Since(cutAt); took > time.Minute {
+		t.Errorf("the failure took %s after the cut to show", took)
+	}
+	t.Logf("failed as expected %s after the cut: %v", time.Since(cutAt).Round(time.Millisecond), err)
 	if err := s.w.Heal(2); err != nil {
 		t.Fatal(err)
 	}
