@@ -126,32 +126,7 @@ func (preflight) Plan(r *run) []string {
 }
 
 func (p preflight) Run(ctx context.Context, r *run) error {
-	var (
-		mu       sync.Mutex
-		problems []error
-		facts    = map[string]*facts{}
-	)
-	// checked reports a check; a failure keeps its cause, so that callers
-	// can tell an unknown host key or a refused sudo with errors.As.
-	checked := func(host, check string, status event.Status, cause error, msg string) {
-		msg = strings.TrimPrefix(msg, "host "+host+": ") // the check names the host already
-		r.emit(event.Event{Type: event.Check, Phase: event.Preflight, Host: host, Check: check, Status: status, Message: msg})
-		r.logs.Printf(event.Preflight, host, "check %s: %s: %s", check, status, msg)
-		if status == event.Fail {
-			mu.Lock()
-			problems = append(problems, &checkError{text: fmt.Sprintf("host %s: %s: %s", host, check, msg), cause: cause})
-			mu.Unlock()
-		}
-	}
-	report := func(host, check string, status event.Status, format string, args ...any) {
-		var cause error
-		for _, a := range args {
-			if err, ok := a.(error); ok && cause == nil {
-				cause = err
-			}
-		}
-		checked(host, check, status, cause, fmt.Sprintf(format, args...))
-	}
+	c := &checks{r: r, facts: map[string]*facts{}}
 	// Every host the Clusterfile names is connected and its key checked, even
 	// those this invocation does not change.
 	all := make([]string, 0, len(r.hosts))
@@ -159,74 +134,117 @@ func (p preflight) Run(ctx context.Context, r *run) error {
 		all = append(all, h.IP)
 	}
 	parallel(ctx, all, r.opts.Concurrency, func(ctx context.Context, ip string) error {
-		r.emit(event.Event{Type: event.HostStart, Phase: event.Preflight, Host: ip})
-		if err := r.connect(ctx, ip); err != nil {
-			if msg, ok := hostKeyProblem(err); ok {
-				checked(ip, "hostkey", event.Fail, err, msg)
-			} else if errors.Is(err, ssh.ErrAuth) {
-				report(ip, "auth", event.Fail, "%v", err)
-			} else {
-				report(ip, "connect", event.Fail, "%v", err)
-			}
-			return err
-		}
-		report(ip, "connect", event.OK, "reachable, authenticated, host key verified")
-		start := time.Now()
-		// The facts are this program's to read (marker=, listen=0100007F:1F90):
-		// they stay out of the host's log, whose lines users see; the
-		// checks below say what they found.
-		out, err := r.conn(ip).Run(ctx, factsScript, nil, nil)
-		if err != nil {
-			report(ip, "sudo", event.Fail, "cannot run commands as root: %v", err)
-			return err
-		}
-		f, err := parseFacts(out)
-		if err != nil {
-			report(ip, "facts", event.Fail, "%v", err)
-			return err
-		}
-		// The host's clock is compared with the jump host's, allowing for the
-		// round trip.
-		f.clock = f.clock.Add(time.Since(start) / 2)
-		mu.Lock()
-		facts[ip] = f
-		mu.Unlock()
-		p.checkHost(r, ip, f, report)
-		r.emit(event.Event{Type: event.HostDone, Phase: event.Preflight, Host: ip})
-		return nil
+		return p.survey(ctx, r, ip, c)
 	})
-	// Kubernetes names nodes by hostname: two hosts of one name collide.
-	byName := map[string][]string{}
-	for ip, f := range facts {
-		byName[f.hostname] = append(byName[f.hostname], ip)
-	}
-	for name, ips := range byName {
-		if len(ips) > 1 {
-			sort.Strings(ips)
-			for _, ip := range ips {
-				report(ip, "hostname", event.Fail, "hostname %q is also used by %s: Kubernetes names nodes by hostname", name, strings.Join(without(ips, ip), ", "))
-			}
-		}
-	}
+	c.hostnames()
 	r.mu.Lock()
-	for ip, f := range facts {
+	for ip, f := range c.facts {
 		r.facts[ip] = &hostFacts{Hostname: f.hostname, Arch: goArch(f.arch), Sealpack: f.marker == r.cluster.Name}
 	}
 	r.mu.Unlock()
-	if len(problems) == 0 && r.state.Done(event.InitMaster0, r.master0) {
+	if len(c.problems) == 0 && r.state.Done(event.InitMaster0, r.master0) {
 		// An installed cluster: the Kubernetes it runs against the one carried.
 		st, msg, err := r.checkKubeVersion(ctx)
 		if err == nil && r.pendingKubeUpgrade() != nil && !r.kubeUpgrades {
 			st, msg = event.Fail, msg+": upgrade the cluster first (the same command as the install, with this installer), then join"
 			err = errors.New(msg)
 		}
-		checked(r.master0, "kubernetes", st, err, msg)
+		c.checked(r.master0, "kubernetes", st, err, msg)
 	}
-	if len(problems) > 0 {
-		sort.Slice(problems, func(i, j int) bool { return problems[i].Error() < problems[j].Error() })
-		return fmt.Errorf("%d problem(s), nothing was changed on any host:\n%w", len(problems), errors.Join(problems...))
+	if len(c.problems) > 0 {
+		sort.Slice(c.problems, func(i, j int) bool { return c.problems[i].Error() < c.problems[j].Error() })
+		return fmt.Errorf("%d problem(s), nothing was changed on any host:\n%w", len(c.problems), errors.Join(c.problems...))
 	}
 	return nil
+}
+
+// checks collects what preflight found, from every host at once.
+type checks struct {
+	r        *run
+	mu       sync.Mutex
+	problems []error
+	facts    map[string]*facts
+}
+
+// checked reports a check; a failure keeps its cause, so that callers can
+// tell an unknown host key or a refused sudo with errors.As.
+func (c *checks) checked(host, check string, status event.Status, cause error, msg string) {
+	msg = strings.TrimPrefix(msg, "host "+host+": ") // the check names the host already
+	c.r.emit(event.Event{Type: event.Check, Phase: event.Preflight, Host: host, Check: check, Status: status, Message: msg})
+	c.r.logs.Printf(event.Preflight, host, "check %s: %s: %s", check, status, msg)
+	if status == event.Fail {
+		c.mu.Lock()
+		c.problems = append(c.problems, &checkError{text: fmt.Sprintf("host %s: %s: %s", host, check, msg), cause: cause})
+		c.mu.Unlock()
+	}
+}
+
+// report is checked with a formatted message, whose first error argument
+// is the cause.
+func (c *checks) report(host, check string, status event.Status, format string, args ...any) {
+	var cause error
+	for _, a := range args {
+		if err, ok := a.(error); ok && cause == nil {
+			cause = err
+		}
+	}
+	c.checked(host, check, status, cause, fmt.Sprintf(format, args...))
+}
+
+// survey connects to host ip, reads its facts and checks them.
+func (p preflight) survey(ctx context.Context, r *run, ip string, c *checks) error {
+	r.emit(event.Event{Type: event.HostStart, Phase: event.Preflight, Host: ip})
+	if err := r.connect(ctx, ip); err != nil {
+		if msg, ok := hostKeyProblem(err); ok {
+			c.checked(ip, "hostkey", event.Fail, err, msg)
+		} else if errors.Is(err, ssh.ErrAuth) {
+			c.report(ip, "auth", event.Fail, "%v", err)
+		} else {
+			c.report(ip, "connect", event.Fail, "%v", err)
+		}
+		return err
+	}
+	c.report(ip, "connect", event.OK, "reachable, authenticated, host key verified")
+	start := time.Now()
+	// The facts are this program's to read (marker=, listen=0100007F:1F90):
+	// they stay out of the host's log, whose lines users see; the checks
+	// below say what they found.
+	out, err := r.conn(ip).Run(ctx, factsScript, nil, nil)
+	if err != nil {
+		c.report(ip, "sudo", event.Fail, "cannot run commands as root: %v", err)
+		return err
+	}
+	f, err := parseFacts(out)
+	if err != nil {
+		c.report(ip, "facts", event.Fail, "%v", err)
+		return err
+	}
+	// The host's clock is compared with the jump host's, allowing for the
+	// round trip.
+	f.clock = f.clock.Add(time.Since(start) / 2)
+	c.mu.Lock()
+	c.facts[ip] = f
+	c.mu.Unlock()
+	p.checkHost(r, ip, f, c.report)
+	r.emit(event.Event{Type: event.HostDone, Phase: event.Preflight, Host: ip})
+	return nil
+}
+
+// hostnames fails hosts of one name: Kubernetes names nodes by hostname, so
+// they would collide.
+func (c *checks) hostnames() {
+	byName := map[string][]string{}
+	for ip, f := range c.facts {
+		byName[f.hostname] = append(byName[f.hostname], ip)
+	}
+	for name, ips := range byName {
+		if len(ips) > 1 {
+			sort.Strings(ips)
+			for _, ip := range ips {
+				c.report(ip, "hostname", event.Fail, "hostname %q is also used by %s: Kubernetes names nodes by hostname", name, strings.Join(without(ips, ip), ", "))
+			}
+		}
+	}
 }
 
 func (p preflight) checkHost(r *run, ip string, f *facts, report func(host, check string, st event.Status, format string, args ...any)) {

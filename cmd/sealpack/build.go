@@ -66,33 +66,7 @@ current directory) and writes one self-installing executable.
 			if quiet {
 				opts.Log = io.Discard
 			}
-			var bar progress.Bar
-			if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
-				opts.Progress = func(done, total int64) {
-					if total > 0 {
-						bar = progress.New(cmd.ErrOrStderr(), total, "compressing")
-					} else if bar != nil {
-						bar.Add(done)
-					}
-				}
-			}
-			res, err := packer.Build(cmd.Context(), opts)
-			if bar != nil {
-				bar.Finish()
-			}
-			finish()
-			if errors.Is(err, packer.ErrDryRun) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, payload %s\n",
-				res.Output, res.Platform, res.Files, len(res.Images), payload.HumanBytes(res.PayloadBytes))
-			for _, p := range res.Parts {
-				fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
-			}
-			return nil
+			return runBuild(cmd, opts, quiet, finish)
 		},
 	}
 	f := cmd.Flags()
@@ -104,6 +78,38 @@ current directory) and writes one self-installing executable.
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "set an ARG: K=V (K alone takes $K from the environment); repeatable")
 	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size (e.g. 4000M for FAT32), K/M/G are powers of 1024")
 	return cmd
+}
+
+// runBuild builds with a compression bar on a terminal, then says what it
+// wrote; finish ends the image step's output.
+func runBuild(cmd *cobra.Command, opts packer.BuildOptions, quiet bool, finish func()) error {
+	var bar progress.Bar
+	if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
+		opts.Progress = func(done, total int64) {
+			if total > 0 {
+				bar = progress.New(cmd.ErrOrStderr(), total, "compressing")
+			} else if bar != nil {
+				bar.Add(done)
+			}
+		}
+	}
+	res, err := packer.Build(cmd.Context(), opts)
+	if bar != nil {
+		bar.Finish()
+	}
+	finish()
+	if errors.Is(err, packer.ErrDryRun) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, payload %s\n",
+		res.Output, res.Platform, res.Files, len(res.Images), payload.HumanBytes(res.PayloadBytes))
+	for _, p := range res.Parts {
+		fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
+	}
+	return nil
 }
 
 // defaultPlatform is the build machine's, when an installer can target it.
