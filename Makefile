@@ -9,7 +9,7 @@ STUBS := cmd/sealpack/stubs/stub-linux-amd64 cmd/sealpack/stubs/stub-linux-arm64
 FUZZEXECS ?= 10000
 export CGO_ENABLED := 0
 
-.PHONY: all stubs deps test fuzz demo demo-intro bench clean kubernetes kubernetes-e2e
+.PHONY: all stubs deps test fuzz demo demo-intro bench clean kubernetes kubernetes-next kubernetes-e2e
 
 all: bin/sealpack
 
@@ -53,10 +53,15 @@ bench: deps all
 kubernetes: deps all
 	./scripts/kubernetes-base.sh
 
+# The base of the next Kubernetes minor, for the upgrade test.
+kubernetes-next: deps all
+	KUBE_VERSIONS=bases/kubernetes/versions-v1.35.env ./scripts/kubernetes-base.sh
+
 # Real installs of an application FROM the base onto hosts that boot
 # systemd: 1 master + 2 nodes (then a join and a delete), 3 masters + 1
-# node (master0 then lost), and the site's registry (root only).
-kubernetes-e2e: kubernetes
+# node (master0 then lost), the site's registry, and an upgrade to the next
+# Kubernetes minor (root only).
+kubernetes-e2e: kubernetes kubernetes-next
 	SEALPACK_KUBERNETES_E2E=1 $(GO) test -count=1 -timeout 40m -v -run 'TestRealKubernetes' ./internal/kubee2e/
 
 clean:

@@ -185,7 +185,10 @@ func (upgradeKubernetes) Run(ctx context.Context, r *run) error {
 		if !ok {
 			return fmt.Errorf("host %s: no node has this address", ip)
 		}
-		if n.Status.NodeInfo.KubeletVersion == up.to {
+		// A host drained by a run that stopped before its uncordon is not
+		// done, whatever its kubelet says.
+		drained, _ := r.state.Current(event.UpgradeKubernetes, ip, "drained "+up.to)
+		if n.Status.NodeInfo.KubeletVersion == up.to && !drained {
 			r.emit(event.Event{Type: event.HostSkip, Phase: event.UpgradeKubernetes, Host: ip, Message: "kubelet " + up.to + " already"})
 			continue
 		}
@@ -204,7 +207,7 @@ func (upgradeKubernetes) Run(ctx context.Context, r *run) error {
 // with the carried kubeadm.
 func (r *run) upgradeControlPlane(ctx context.Context, up *kubeUpgrade) error {
 	r.emit(event.Event{Type: event.HostStart, Phase: event.UpgradeKubernetes, Host: r.master0, Message: "kubeadm upgrade apply " + up.to})
-	script := installBinsScript("kubeadm") + fmt.Sprintf("kubeadm upgrade plan %[1]s\nkubeadm upgrade apply %[1]s --yes\n", shell.Quote(up.to))
+	script := installBinsScript("kubeadm") + cgroupV1Skip + fmt.Sprintf("kubeadm upgrade plan %[1]s $skip\nkubeadm upgrade apply %[1]s --yes $skip\n", shell.Quote(up.to))
 	if _, err := r.exec(ctx, event.UpgradeKubernetes, r.master0, script, nil); err != nil {
 		return fmt.Errorf("kubeadm upgrade apply %s on %s: %w", up.to, r.master0, err)
 	}
@@ -215,12 +218,14 @@ func (r *run) upgradeControlPlane(ctx context.Context, up *kubeUpgrade) error {
 // upgradeHost upgrades the kubelet of one host, drained meanwhile.
 func (r *run) upgradeHost(ctx context.Context, ip, node string, up *kubeUpgrade) error {
 	if ip != r.master0 {
-		if _, err := r.exec(ctx, event.UpgradeKubernetes, ip, installBinsScript("kubeadm")+"kubeadm upgrade node\n", nil); err != nil {
+		if _, err := r.exec(ctx, event.UpgradeKubernetes, ip, installBinsScript("kubeadm")+cgroupV1Skip+"kubeadm upgrade node $skip\n", nil); err != nil {
 			return fmt.Errorf("kubeadm upgrade node: %w", err)
 		}
 	}
-	kubectl := "KUBECONFIG=" + adminConf + " kubectl "
-	if _, err := r.exec(ctx, event.UpgradeKubernetes, r.master0, kubectl+"drain "+shell.Quote(node)+" --ignore-daemonsets --delete-emptydir-data --timeout=5m", nil); err != nil {
+	if err := r.state.MarkInputs(event.UpgradeKubernetes, ip, "drained "+up.to, r.opts.Payload.Digest()); err != nil {
+		return err
+	}
+	if err := r.kubectlRetry(ctx, "drain "+shell.Quote(node)+" --ignore-daemonsets --delete-emptydir-data --timeout=5m"); err != nil {
 		return fmt.Errorf("draining node %s: %w", node, err)
 	}
 	if _, err := r.exec(ctx, event.UpgradeKubernetes, ip, installBinsScript("kubelet", "kubectl")+"systemctl daemon-reload\nsystemctl restart kubelet\n", nil); err != nil {
@@ -229,11 +234,29 @@ func (r *run) upgradeHost(ctx context.Context, ip, node string, up *kubeUpgrade)
 	if err := r.waitKubelet(ctx, ip, node, up.to); err != nil {
 		return err
 	}
-	if _, err := r.exec(ctx, event.UpgradeKubernetes, r.master0, kubectl+"uncordon "+shell.Quote(node), nil); err != nil {
+	if err := r.kubectlRetry(ctx, "uncordon "+shell.Quote(node)); err != nil {
 		return fmt.Errorf("uncordoning node %s: %w", node, err)
 	}
 	r.logs.Printf(event.UpgradeKubernetes, ip, "node %s at %s", node, up.to)
-	return nil
+	return r.state.MarkInputs(event.UpgradeKubernetes, ip, "upgraded "+up.to, r.opts.Payload.Digest())
+}
+
+// kubectlRetry runs kubectl args on master0 until it succeeds or
+// Options.ReadyTimeout passes: a master's new kubelet restarts its static
+// pods, the apiserver among them, and refuses connections meanwhile.
+func (r *run) kubectlRetry(ctx context.Context, args string) error {
+	deadline := time.Now().Add(r.opts.ReadyTimeout)
+	for {
+		_, err := r.exec(ctx, event.UpgradeKubernetes, r.master0, "KUBECONFIG="+adminConf+" kubectl "+args, nil)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
 }
 
 // waitKubelet waits until node reports Ready with kubelet version v.
@@ -260,6 +283,16 @@ func (r *run) waitKubelet(ctx context.Context, ip, node, v string) error {
 		}
 	}
 }
+
+// cgroupV1Skip sets $skip to kubeadm's flag that skips its SystemVerification
+// on a cgroup v1 host whose kubelet is configured to run there anyway
+// (failCgroupV1: false, as bases/kubernetes sets): from v1.35 kubeadm fails
+// such a host unless "you also explicitly skip this validation".
+const cgroupV1Skip = `skip=
+if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" != cgroup2fs ] && grep -qs '^failCgroupV1: false' /var/lib/kubelet/config.yaml; then
+	skip=--ignore-preflight-errors=SystemVerification
+fi
+`
 
 // installBinsScript puts the carried names from the rootfs' bin/ into
 // /usr/local/bin.

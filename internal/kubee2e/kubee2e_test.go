@@ -171,6 +171,9 @@ func (w logWriter) Write(p []byte) (int, error) {
 }
 
 func TestRealKubernetes(t *testing.T) {
+	// Beside the other clusters: each mostly waits on kubeadm and kubelet,
+	// and CI's time is bounded.
+	t.Parallel()
 	// The fourth host joins the running cluster later, and is deleted again.
 	w, s := newSite(t, 4)
 	master, nodes, extra := w.Hosts[0], w.Hosts[1:3], w.Hosts[3]
