@@ -96,7 +96,7 @@ func TestRealKubernetesUpgrade(t *testing.T) {
 		t.Errorf("kubeadm-config after the upgrade:\n%s", cc)
 	}
 	k.until(ctx, "both nodes Ready at kubelet "+nextKubeVersion, 5*time.Minute, func() (bool, string) {
-		out, err := k.try(ctx, `get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable}{"\n"}{end}'`)
+		out, err := k.try(ctx, `get nodes -o jsonpath='{range .items[*]}{.metadata.name} {.status.nodeInfo.kubeletVersion} {.status.conditions[?(@.type=="Ready")].status} {.spec.unschedulable}|{"\n"}{end}'`)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -104,7 +104,7 @@ func TestRealKubernetesUpgrade(t *testing.T) {
 		ok := len(lines) == 2
 		for _, l := range lines {
 			// Ready, and uncordoned (unschedulable is empty).
-			ok = ok && strings.HasSuffix(l, " "+nextKubeVersion+" True ")
+			ok = ok && strings.HasSuffix(l, " "+nextKubeVersion+" True |")
 		}
 		return ok, out
 	})
