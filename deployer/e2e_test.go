@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/internal/fakek8stest"
+	"github.com/sealpack/sealpack/internal/payloadtest"
 	"github.com/sealpack/sealpack/internal/testhost"
 	"github.com/sealpack/sealpack/payload"
 )
@@ -91,43 +91,11 @@ spec:
 	if cmds == nil {
 		cmds = []string{"kubectl apply -f manifests/", "kubectl get nodes"}
 	}
-	out := filepath.Join(t.TempDir(), "app.run")
-	w, err := payload.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.WriteStub(strings.NewReader("stub"))
-	var srcs []payload.Source
-	var paths []string
-	for p, b := range files {
-		srcs = append(srcs, payload.Source{Name: p, Open: func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }})
-		paths = append(paths, p)
-	}
-	digests, err := w.Add(context.Background(), srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	labels := map[string]string{payload.LabelTitle: "e2e"}
 	for k, v := range spec.labels {
 		labels[k] = v
 	}
-	meta := payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds, Env: spec.env, Images: spec.images}
-	for i, p := range paths {
-		mode := os.FileMode(0o644)
-		if strings.HasPrefix(p, "bin/") || strings.HasPrefix(p, "scripts/") {
-			mode = 0o755
-		}
-		meta.Files = append(meta.Files, payload.File{Path: p, Type: payload.TypeFile, Mode: mode, Size: int64(len(files[p])), Digest: digests[i]})
-	}
-	if err := w.Commit(meta); err != nil {
-		t.Fatal(err)
-	}
-	r, err := payload.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
+	return payloadtest.Write(t, files, payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds, Env: spec.env, Images: spec.images})
 }
 
 // site is a test world with a Clusterfile directory on the jump host.

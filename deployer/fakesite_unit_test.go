@@ -16,6 +16,7 @@ import (
 	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/deployer/ssh/sshtest"
+	"github.com/sealpack/sealpack/internal/payloadtest"
 	"github.com/sealpack/sealpack/payload"
 )
 
@@ -67,28 +68,6 @@ func newFakePayload(t *testing.T, spec fakePayload) *payload.Reader {
 			files[p] = b
 		}
 	}
-	paths := make([]string, 0, len(files))
-	for p := range files {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	out := filepath.Join(t.TempDir(), "app.run")
-	w, err := payload.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.WriteStub(strings.NewReader("stub")); err != nil {
-		t.Fatal(err)
-	}
-	var srcs []payload.Source
-	for _, p := range paths {
-		b := files[p]
-		srcs = append(srcs, payload.Source{Name: p, Open: func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(b)), nil }})
-	}
-	digests, err := w.Add(context.Background(), srcs)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cmds := spec.cmds
 	if cmds == nil {
 		cmds = []string{"kubectl apply -f manifests/", "kubectl get nodes"}
@@ -97,24 +76,12 @@ func newFakePayload(t *testing.T, spec fakePayload) *payload.Reader {
 	for k, v := range spec.labels {
 		labels[k] = v
 	}
-	meta := payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds,
-		Images: []payload.Image{{Name: "docker.io/library/nginx:1.27", Digest: "sha256:" + strings.Repeat("1", 64), Platform: "linux/amd64", Size: 1}}}
-	for i, p := range paths {
-		mode := os.FileMode(0o644)
-		if strings.HasPrefix(p, "bin/") || strings.HasPrefix(p, "scripts/") {
-			mode = 0o755
-		}
-		meta.Files = append(meta.Files, payload.File{Path: p, Type: payload.TypeFile, Mode: mode, Size: int64(len(files[p])), Digest: digests[i]})
+	rootfs := map[string][]byte{}
+	for p, b := range files {
+		rootfs[p] = []byte(b)
 	}
-	if err := w.Commit(meta); err != nil {
-		t.Fatal(err)
-	}
-	r, err := payload.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { r.Close() })
-	return r
+	return payloadtest.Write(t, rootfs, payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds,
+		Images: []payload.Image{{Name: "docker.io/library/nginx:1.27", Digest: "sha256:" + strings.Repeat("1", 64), Platform: "linux/amd64", Size: 1}}})
 }
 
 // fakeSite is n fake hosts, 10.0.0.10 on, and a Clusterfile directory.

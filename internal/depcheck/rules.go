@@ -10,6 +10,7 @@ const (
 	fakek8stest = "internal/fakek8stest" // builds and drives testdata/fakek8s
 	benchtree   = "internal/benchtree"   // synthetic trees for benchmarks
 	testreq     = "internal/testreq"     // skips of tests CI must run: loud, a failure there
+	payloadtest = "internal/payloadtest" // small installers written for tests
 )
 
 // ggcr is go-containerregistry: pulls in packer, the registry adapter, and
@@ -60,7 +61,7 @@ var rules = []rule{
 			"golang.org/x/crypto/ssh/...",
 			"golang.org/x/crypto/bcrypt",
 			"github.com/pkg/sftp"},
-		tests: []string{testhost, fakek8stest, testreq}},
+		tests: []string{testhost, fakek8stest, testreq, payloadtest}},
 
 	// The wizard: the deployer's config and event types, not the deployer
 	// (and so no SSH), and payload's metadata.
@@ -97,6 +98,7 @@ var rules = []rule{
 	{pkg: "internal/progress", imports: []string{std, "github.com/schollz/progressbar/v3", "golang.org/x/term"}},
 	{pkg: testhost + "/...", imports: []string{std, testreq, "golang.org/x/crypto/ssh"}},
 	{pkg: testreq, imports: []string{std}},
+	{pkg: payloadtest, imports: []string{std, "payload"}},
 	{pkg: fakek8stest, imports: []string{std}, tests: []string{testhost}},
 	{pkg: benchtree, imports: []string{std}},
 	{pkg: "internal/benchtool", imports: []string{std, benchtree}},

@@ -59,6 +59,8 @@ var forbidden = []struct {
 		[]string{"internal/shell imports deployer:"}},
 	{"the apiserver balancer takes the deployer", []edge{{from: "internal/apilb", to: "deployer"}},
 		[]string{"internal/apilb imports deployer:"}},
+	{"the test installers take the deployer", []edge{{from: "internal/payloadtest", to: "deployer"}},
+		[]string{"internal/payloadtest imports deployer:"}},
 	{"progress takes the wizard", []edge{{from: "internal/progress", to: "tui"}},
 		[]string{"internal/progress imports tui:"}},
 	{"testhost takes the deployer", []edge{{from: testhost, to: "deployer"}},
