@@ -105,7 +105,7 @@ func buildAppVersion(t *testing.T, root, base, registry, version string) string 
 		t.Fatalf("%v: %s", err, out)
 	}
 	out := filepath.Join(t.TempDir(), "echo-"+version+".run")
-	cmd := exec.Command(filepath.Join(root, "bin/sealpack"), "build", "-q",
+	cmd := exec.Command(sealpackBin(root), "build", "-q",
 		"--registry-mirror", "docker.io=http://"+registry, "-o", out, ctx)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("sealpack build of the app FROM %s: %v\n%s", base, err, b)

@@ -45,10 +45,19 @@ func basePath(t *testing.T, root string) string {
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("no Kubernetes base at %s: make kubernetes-e2e builds it first", p)
 	}
-	if _, err := os.Stat(filepath.Join(root, "bin", "sealpack")); err != nil {
-		t.Fatalf("no bin/sealpack: run make first")
+	if _, err := os.Stat(sealpackBin(root)); err != nil {
+		t.Fatalf("no %s: run make first", sealpackBin(root))
 	}
 	return p
+}
+
+// sealpackBin is the build tool the apps are built with: bin/sealpack, or
+// SEALPACK_BIN (.ci/run hands a copy, since make test rebuilds bin/ meanwhile).
+func sealpackBin(root string) string {
+	if p := os.Getenv("SEALPACK_BIN"); p != "" {
+		return p
+	}
+	return filepath.Join(root, "bin", "sealpack")
 }
 
 // site is the jump host's directory: the Clusterfile and .sealpack/ beside it.
