@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -31,6 +32,55 @@ import (
 // registryPassword is the password of the registries' pull user in these
 // tests: not a word of any message, so a leak is found by grep.
 const registryPassword = "Pull-er.pw7"
+
+// The site's own registry (spec.registry.externalRegistry): a distribution
+// registry with htpasswd and TLS on the jump host. The installer pushes the
+// images there, no registry runs in the cluster, and kubelet pulls through
+// containerd's CRI with the credentials, also after the installer exited.
+func TestRealKubernetesExternalRegistry(t *testing.T) {
+	// Beside the other clusters of this package: they mostly wait on
+	// kubeadm and kubelet, and CI's time is bounded.
+	t.Parallel()
+	// Two nodes: the app spreads its two replicas over nodes.
+	w, s := newSite(t, 3)
+	master, node := w.Hosts[0], w.Hosts[1]
+	addr, caFile := startSiteRegistry(t, w.JumpIP, s.dir)
+	host, port, _ := net.SplitHostPort(addr)
+	writeClusterfileWith(t, s.dir, w.Hosts[:1], w.Hosts[1:], fmt.Sprintf(`  registry:
+    externalRegistry:
+      domain: %s
+      port: "%s"
+      username: puller
+      ca: %s
+`, host, port, caFile))
+	s.env = append(s.env, "SEALPACK_REGISTRY_PASSWORD="+registryPassword)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	defer cancel()
+	s.install(ctx, w.Hosts, "1 master + 2 nodes, images in the site's registry")
+	k := kubectl{t: t, h: master}
+	k.waitNodesReady(ctx, 3, 5*time.Minute)
+	k.waitPodsRunning(ctx, 5*time.Minute)
+
+	for _, repo := range []string{"pause", "coredns/coredns", "kube-apiserver", "sealpack/echo"} {
+		if tags := siteTags(t, addr, caFile, repo); len(tags) == 0 {
+			t.Errorf("the site's registry has no tags of %s", repo)
+		}
+	}
+	if out, err := master.Exec(ctx, "systemctl is-active sealpack-registry; ls /usr/local/bin/sealpack-registry"); err == nil {
+		t.Errorf("a registry runs in the cluster although the site has its own: %s", out)
+	}
+	if out, _ := node.Exec(ctx, "cat /etc/containerd/certs.d/registry.k8s.io/hosts.toml"); !strings.Contains(string(out), `[host."https://`+addr+`"]`) {
+		t.Errorf("the node's mirrors do not name the site's registry:\n%s", out)
+	}
+	k.checkPullAfterInstaller(ctx, w.Hosts[1:])
+	checkNoSecret(t, s.dir, registryPassword)
+	if _, err := s.run(ctx, "reset", "-f", "Clusterfile", "--yes"); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	for _, h := range w.Hosts {
+		checkClean(t, h)
+	}
+}
 
 // checkNoSecret fails when secret is in any file the installer saved.
 func checkNoSecret(t *testing.T, dir, secret string) {
