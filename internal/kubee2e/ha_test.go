@@ -5,7 +5,12 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sealpack/sealpack/internal/testreq"
 )
+
+// longE2E opts in to the real tests that do not fit in CI's time.
+const longE2E = "SEALPACK_KUBERNETES_LONG_E2E"
 
 // Three masters (stacked etcd, joined with --control-plane) and a node,
 // with no controlPlaneEndpoint in the Clusterfile: each master serves the
@@ -18,6 +23,9 @@ func TestRealKubernetesHA(t *testing.T) {
 	// Beside the other clusters of this package: they mostly wait on
 	// kubeadm and kubelet, and CI's time is bounded.
 	t.Parallel()
+	// About 11 minutes (3 masters take 6 to install): CI's 20 do not hold
+	// it beside make test and the other clusters.
+	testreq.OptIn(t, longE2E, "the long real Kubernetes tests", "`make kubernetes-long-e2e` does, as root")
 	w, s := newSite(t, 4)
 	masters, nodes := w.Hosts[:3], w.Hosts[3:]
 	// Pulls from the masters' registries need credentials (htpasswd); the

@@ -35,9 +35,9 @@ func TestRealKubernetesUpgrade(t *testing.T) {
 	// Beside the other clusters of this package: they mostly wait on
 	// kubeadm and kubelet, and CI's time is bounded.
 	t.Parallel()
-	// About 12 minutes beside the other clusters: CI's 20 minutes do not
-	// hold it too; `make kubernetes-upgrade-e2e` runs it.
-	testreq.OptIn(t, "SEALPACK_KUBERNETES_UPGRADE_E2E", "the real Kubernetes upgrade", "`make kubernetes-upgrade-e2e` does, as root")
+	// About 12 minutes: CI's 20 do not hold it beside make test and the
+	// other clusters; `make kubernetes-long-e2e` runs it.
+	testreq.OptIn(t, longE2E, "the long real Kubernetes tests", "`make kubernetes-long-e2e` does, as root")
 	root := repoRoot(t)
 	w, s := newSite(t, 2)
 	next := os.Getenv("SEALPACK_KUBERNETES_NEXT_BASE")
