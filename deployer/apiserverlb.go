@@ -82,7 +82,7 @@ func (r *run) apiServerAccess(ctx context.Context, phase, ip string) error {
 	}
 	script := "set -e\n" + hostsLineScript(clusterfile.APIServerName, target)
 	if !h.IsMaster() {
-		if err := r.copyProgram(ctx, phase, ip, apiLBExe); err != nil {
+		if _, err := r.copyProgram(ctx, phase, ip, apiLBExe); err != nil {
 			return err
 		}
 		args := "apiserver-lb --listen " + net.JoinHostPort("127.0.0.1", strconv.Itoa(ep.BindPort))
@@ -116,19 +116,6 @@ func (r *run) refreshAPIServerAccess(ctx context.Context, phase string) error {
 	return parallel(ctx, nodes, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		return r.apiServerAccess(ctx, phase, ip)
 	})
-}
-
-// copyProgram puts the installer program alone at exe on host ip (kept when
-// already there).
-func (r *run) copyProgram(ctx context.Context, phase, ip, exe string) error {
-	idx := r.opts.Payload.Index()
-	stub := payload.File{Path: path.Base(exe), Type: payload.TypeFile, Mode: 0o755, Size: idx.StubSize, Digest: "sha256:" + idx.StubSHA256}
-	tc, err := r.copyTree(ctx, phase, ip, path.Dir(exe), []payload.File{stub}, func(int64) {})
-	if err != nil {
-		return fmt.Errorf("host %s: copying the installer program to %s: %w", ip, exe, err)
-	}
-	r.logs.Printf(phase, ip, "installer program at %s: %s sent", exe, payload.HumanBytes(tc.sent))
-	return nil
 }
 
 // hostsLineScript points name at ip in /etc/hosts, on a line of its own

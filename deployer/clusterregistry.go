@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,19 +156,16 @@ func (r *run) putRegistryCAs(ctx context.Context, ip string) error {
 // copy resumes, every copy is checked against its digest), then (re)starts
 // its registry service and waits until it answers.
 func (r *run) seedRegistry(ctx context.Context, ip string) error {
-	idx := r.opts.Payload.Index()
-	stub := payload.File{Path: path.Base(clusterRegistryExe), Type: payload.TypeFile, Mode: 0o755,
-		Size: idx.StubSize, Digest: "sha256:" + idx.StubSHA256}
-	prog, err := r.copyTree(ctx, event.Registry, ip, path.Dir(clusterRegistryExe), []payload.File{stub}, func(int64) {})
+	progSent, err := r.copyProgram(ctx, event.Registry, ip, clusterRegistryExe)
 	if err != nil {
-		return fmt.Errorf("seeding the registry on %s: the installer program: %w", ip, err)
+		return fmt.Errorf("seeding the registry: %w", err)
 	}
 	files := r.layoutFiles()
 	tc, err := r.copyTree(ctx, event.Registry, ip, clusterRegistryLayout, files, func(int64) {})
 	if err != nil {
 		return fmt.Errorf("seeding the registry on %s: %w", ip, err)
 	}
-	r.opts.Stats.addSeed(prog.sent, tc.sent)
+	r.opts.Stats.addSeed(progSent, tc.sent)
 	r.logs.Printf(event.Registry, ip, "%d of %d image files copied (%s), the rest were already there", tc.copied, len(files), payload.HumanBytes(tc.sent))
 	tlsArgs := ""
 	if !r.cluster.Registry.Insecure {

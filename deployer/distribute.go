@@ -129,6 +129,19 @@ func (d distribute) host(ctx context.Context, r *run, ip string) error {
 	return err
 }
 
+// copyProgram puts the installer program alone at exe on host ip (kept when
+// already there) and returns the bytes it sent.
+func (r *run) copyProgram(ctx context.Context, phase, ip, exe string) (int64, error) {
+	idx := r.opts.Payload.Index()
+	stub := payload.File{Path: path.Base(exe), Type: payload.TypeFile, Mode: 0o755, Size: idx.StubSize, Digest: "sha256:" + idx.StubSHA256}
+	tc, err := r.copyTree(ctx, phase, ip, path.Dir(exe), []payload.File{stub}, func(int64) {})
+	if err != nil {
+		return 0, fmt.Errorf("host %s: copying the installer program to %s: %w", ip, exe, err)
+	}
+	r.logs.Printf(phase, ip, "installer program at %s: %s sent", exe, payload.HumanBytes(tc.sent))
+	return tc.sent, nil
+}
+
 // treeCopy is what copyTree did.
 type treeCopy struct {
 	copied int         // files copied
