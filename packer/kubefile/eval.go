@@ -94,6 +94,10 @@ func (k *Kubefile) Eval(o Options) (*Plan, error) {
 			step = c
 		case "IMAGE":
 			step, err = e.imageStep(src, in)
+		case "APP":
+			step, err = e.appStep(src, in)
+		case "LAUNCH":
+			step, err = e.launchStep(src, in)
 		default:
 			err = Errorf(in.Pos, "unknown instruction %q", in.Cmd)
 		}

@@ -28,6 +28,8 @@ func FuzzParse(f *testing.F) {
 		"ARG A=${B:?x}\nFROM $A\n",
 		"FROM scratch\nCOPY --chmod=$M [\"a\",\"b\"]\n",
 		"FROM scratch\nLABEL \"a\"='b' c=\"${d}\"\n",
+		"FROM scratch\nAPP a local://x local://${Y}\nLAUNCH [\"a\"]\n",
+		"FROM scratch\nAPP $N\nLAUNCH $N b\n",
 	} {
 		f.Add([]byte(s))
 	}

@@ -34,7 +34,7 @@ func instruction(file string, n *parser.Node) (Instruction, error) {
 		return in, Errorf(pos, "instruction %q is not supported by sealpack: %s", cmd, hint)
 	}
 	switch cmd {
-	case "FROM", "ARG", "ENV", "LABEL", "COPY", "RUN", "CMD", "IMAGE":
+	case "FROM", "ARG", "ENV", "LABEL", "COPY", "RUN", "CMD", "IMAGE", "APP", "LAUNCH":
 	default:
 		return in, Errorf(pos, "unknown instruction %q", n.Value)
 	}
@@ -94,6 +94,10 @@ func instruction(file string, n *parser.Node) (Instruction, error) {
 			return in, Errorf(pos, "IMAGE requires at least one image reference")
 		}
 		in.Args, in.JSON = args, isJSON
+	case "APP":
+		return in, appArgs(&in)
+	case "LAUNCH":
+		return in, launchArgs(&in)
 	}
 	return in, nil
 }

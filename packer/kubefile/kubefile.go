@@ -48,9 +48,9 @@ func Errorf(pos Pos, format string, args ...any) error {
 // Instruction is one Kubefile line, with its words as written (variables are
 // expanded later, by Eval, because ENV inherited from FROM takes part).
 type Instruction struct {
-	Cmd      string   // upper case: FROM, ARG, ENV, LABEL, COPY, RUN, CMD, IMAGE
+	Cmd      string   // upper case: FROM, ARG, ENV, LABEL, COPY, RUN, CMD, IMAGE, APP, LAUNCH
 	Pos      Pos      // first line of the instruction
-	Args     []string // words; ENV and LABEL: key, value, key, value...; shell-form RUN, CMD, IMAGE: the text, one string
+	Args     []string // words; ENV and LABEL: key, value, key, value...; shell-form RUN, CMD, IMAGE: the text, one string; APP: name, paths
 	JSON     bool     // RUN, CMD, COPY or IMAGE written as a JSON array
 	Chmod    string   // COPY --chmod value, as written
 	Original string   // the instruction's text, continuation lines joined
@@ -95,6 +95,9 @@ func Parse(name string, r io.Reader) (*Kubefile, error) {
 		kf.Instructions = append(kf.Instructions, in)
 	}
 	if err := kf.checkOrder(); err != nil {
+		return nil, err
+	}
+	if err := kf.checkLaunch(); err != nil {
 		return nil, err
 	}
 	return kf, nil

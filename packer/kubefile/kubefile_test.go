@@ -42,6 +42,7 @@ func TestGolden(t *testing.T) {
 		{file: "args.Kubefile", golden: "args-tag.golden", buildArgs: map[string]string{"TAG": "v2"}},
 		{file: "escape.Kubefile", golden: "escape.golden"},
 		{file: "base-env.Kubefile", golden: "base-env.golden", baseEnv: []string{"PATH=/base/bin", "FROM_BASE=yes"}},
+		{file: "apps.Kubefile", golden: "apps.golden"},
 	}
 	for _, c := range cases {
 		t.Run(c.golden, func(t *testing.T) {

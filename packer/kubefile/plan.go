@@ -15,7 +15,8 @@ type Plan struct {
 	Warnings []string
 }
 
-// Step is one instruction to run: *Copy, *Run, *Env, *Label, *Cmd or *Image.
+// Step is one instruction to run: *Copy, *Run, *Env, *Label, *Cmd, *Image,
+// *App or *Launch.
 type Step interface{ Where() Source }
 
 // Source locates a step and keeps its text for progress lines.
