@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 )
@@ -79,4 +80,56 @@ func tarZstd(b *testing.B, dir, out string) (time.Duration, int64) {
 		b.Fatal(err)
 	}
 	return best, st.Size()
+}
+
+// BenchmarkMerge merges two installers of 500 MiB of mixed content each
+// (SEALPACK_BENCH_MB sets the size) and times `cat A B > C` of the same
+// files, alternating, each after a sync: cat-ratio is merge / cat (goal
+// <= 1.2). Both read every byte of the inputs and write them out; merge also
+// checks each chunk's sha256.
+func BenchmarkMerge(b *testing.B) {
+	mb := 500
+	if v := os.Getenv("SEALPACK_BENCH_MB"); v != "" {
+		fmt.Sscan(v, &mb)
+	}
+	dir := b.TempDir()
+	var ins []string
+	for _, name := range []string{"a", "b"} {
+		ctxDir := filepath.Join(dir, name)
+		if _, _, err := benchtree.Write(filepath.Join(ctxDir, "tree-"+name), int64(mb)<<20); err != nil {
+			b.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(ctxDir, "Kubefile"), []byte("FROM scratch\nCOPY tree-"+name+" /"+name+"/\n"), 0o644)
+		o := opts(ctxDir, filepath.Join(dir, name+".run"))
+		if _, err := Build(context.Background(), o); err != nil {
+			b.Fatal(err)
+		}
+		ins = append(ins, o.Output)
+	}
+	out, ref := filepath.Join(dir, "c.run"), filepath.Join(dir, "cat.out")
+	var mergeT, catT []time.Duration
+	for b.Loop() {
+		exec.Command("sync").Run()
+		start := time.Now()
+		if _, err := Merge(context.Background(), MergeOptions{Inputs: ins, Output: out, Stub: fakeStub}); err != nil {
+			b.Fatal(err)
+		}
+		mergeT = append(mergeT, time.Since(start))
+		exec.Command("sync").Run()
+		start = time.Now()
+		if err := exec.Command("sh", "-c", "cat "+ins[0]+" "+ins[1]+" > "+ref).Run(); err != nil {
+			b.Fatal(err)
+		}
+		catT = append(catT, time.Since(start))
+	}
+	m, c := median(mergeT), median(catT)
+	b.ReportMetric(m.Seconds(), "merge-s")
+	b.ReportMetric(c.Seconds(), "cat-s")
+	b.ReportMetric(m.Seconds()/c.Seconds(), "cat-ratio")
+}
+
+func median(ds []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), ds...)
+	slices.Sort(s)
+	return s[len(s)/2]
 }

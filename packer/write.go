@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"sort"
 
@@ -91,17 +90,7 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 // startStub has the Writer copy the installer program while the Kubefile
 // runs and the rootfs is compressed: its size is known before it is read.
 func (b *builder) startStub(w *payload.Writer) error {
-	stub, err := b.opts.Stub(b.opts.Platform)
-	if err != nil {
-		return fmt.Errorf("installer stub for %s: %w", b.opts.Platform, err)
-	}
-	if st, ok := stub.(interface{ Stat() (fs.FileInfo, error) }); ok {
-		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
-			return w.StartStub(stub, fi.Size())
-		}
-	}
-	defer stub.Close()
-	return w.WriteStub(stub)
+	return startStub(w, b.opts.Stub, b.opts.Platform)
 }
 
 func (b *builder) countBlobs() int {

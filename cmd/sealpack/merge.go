@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/sealpack/sealpack/internal/progress"
+	"github.com/sealpack/sealpack/packer"
+	"github.com/sealpack/sealpack/payload"
+	"github.com/spf13/cobra"
+)
+
+func newMergeCmd() *cobra.Command {
+	var (
+		opts      packer.MergeOptions
+		splitSize string
+		quiet     bool
+	)
+	cmd := &cobra.Command{
+		Use:   "merge A.run B.run... -o OUT.run",
+		Short: "Put several installers of one platform into one",
+		Long: `Merge writes one installer that carries the union of several: every file of
+their rootfs (a path with different content in two of them is an error that
+names both), every image (each blob stored once), their CMD lines in the order
+the installers are given (a line an earlier one runs already runs once), and
+their labels, the later ones winning. Blobs are copied as they are stored:
+nothing is decompressed or compressed again.`,
+		Args: cobra.MinimumNArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.SplitSize, err = parseSize(splitSize); err != nil {
+				return fmt.Errorf("--split-size: %w", err)
+			}
+			for _, a := range args {
+				if abs, _ := filepath.Abs(a); abs != "" && abs == mustAbs(opts.Output) {
+					return fmt.Errorf("-o %s is one of the installers to merge: write to another file", opts.Output)
+				}
+			}
+			opts.Inputs, opts.Stub, opts.Log = args, openStub, cmd.ErrOrStderr()
+			if quiet {
+				opts.Log = io.Discard
+			}
+			var bar progress.Bar
+			if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
+				opts.Progress = func(done, total int64) {
+					if total > 0 {
+						bar = progress.New(cmd.ErrOrStderr(), total, "copying")
+					} else if bar != nil {
+						bar.Add(done)
+					}
+				}
+			}
+			res, err := packer.Merge(cmd.Context(), opts)
+			if bar != nil {
+				bar.Finish()
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, %d CMD lines, payload %s\n",
+				res.Output, res.Platform, res.Files, len(res.Images), len(res.Cmds), payload.HumanBytes(res.PayloadBytes))
+			for _, p := range res.Parts {
+				fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&opts.Output, "output", "o", "", "installer to write (required)")
+	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size, as build does")
+	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	cmd.MarkFlagRequired("output")
+	return cmd
+}
+
+func mustAbs(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
