@@ -12,6 +12,9 @@ bench() { # package, benchmark regexp, extra args
 section "build, size, verify, extract, inspect vs tar|zstd -T0 -3, sha256sum, zstd -d|tar -x (issue 2)"
 go run ./internal/benchtool -sealpack bin/sealpack "$@"
 
+section "merge of two 500 MiB installers vs cat A B > C (issue 12)"
+bench ./packer BenchmarkMerge 3x
+
 section "image pulls: 8 images from a loopback registry vs skopeo copy + tar|zstd (issue 3)"
 bench ./packer/pull BenchmarkStore
 section "embedded registry: ready time, blob download vs cat (issue 3)"
