@@ -87,6 +87,9 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 	if len(c.Env) > 0 {
 		mapAdd(spec, "env", sequence(false, c.Env...))
 	}
+	if c.AppNames != nil {
+		mapAdd(spec, "appNames", sequence(true, c.AppNames...))
+	}
 	reg := mapping()
 	if c.Registry.Port > 0 {
 		mapAdd(reg, "port", portNode(c.Registry.Port))

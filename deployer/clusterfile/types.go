@@ -54,6 +54,12 @@ type Cluster struct {
 	Groups   []HostGroup
 	Env      []string // KEY=VALUE, given to every script and CMD
 	Registry Registry
+	// AppNames is spec.appNames: the carried apps to launch, in that order.
+	// Nil means the installer's default (its LAUNCH list); empty, none.
+	AppNames []string
+	// AppNamesAt is where spec.appNames is written ("Clusterfile:12"), so
+	// that a name the installer does not carry is reported there.
+	AppNamesAt string
 	// Plugins are the Plugin documents that sealpack runs (SHELL plugins
 	// with at least one implemented action), sorted by name: the order in
 	// which the plugins of one action run.
