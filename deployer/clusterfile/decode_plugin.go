@@ -47,7 +47,10 @@ var sealerOnlyActions = map[string]string{
 
 // sealerPluginTypes are sealer's built-in plugin types other than SHELL;
 // sealer's oldest files named the type through metadata.name alone.
-var sealerPluginTypes = map[string]bool{"HOSTNAME": true, "LABEL": true, "TAINT": true, "ETCD": true, "CLUSTERCHECK": true}
+var sealerPluginTypes = map[string]bool{PluginHostname: true, PluginLabel: true, PluginTaint: true, "ETCD": true, "CLUSTERCHECK": true}
+
+// pluginTypes are the types sealpack runs.
+var pluginTypes = map[string]bool{PluginShell: true, PluginExec: true, PluginHostname: true, PluginLabel: true, PluginTaint: true}
 
 func actionNames() string {
 	names := make([]string, len(Actions))
@@ -74,12 +77,22 @@ func (r *report) decodePlugin(root *yaml.Node, apiVersion string) (p Plugin, kee
 	if len(r.errs) > nerr || !r.pluginType(&p, specKey, ps.typeNode) {
 		return p, false
 	}
+	if nodePluginTypes[p.Type] {
+		return p, r.decodeNodePlugin(&p, ps, specKey) && len(r.errs) == nerr
+	}
 	p.Actions, keep = r.pluginActions(ps.action, ps.actionNode, specKey, p.Name)
 	if !r.pluginWhere(&p, ps, &keep) {
 		return p, false
 	}
 	if strings.TrimSpace(p.Data) == "" {
-		r.errorf(specKey.Line, "spec.data", "missing: the plugin's shell script")
+		what := "the plugin's shell script"
+		if p.Type == PluginExec {
+			what = "the path of the plugin's executable under " + PluginDir
+		}
+		r.errorf(specKey.Line, "spec.data", "missing: %s", what)
+		return p, false
+	}
+	if p.Type == PluginExec && !r.execPath(&p, ps.dataNode) {
 		return p, false
 	}
 	if len(r.errs) > nerr {
@@ -141,8 +154,8 @@ func (r *report) decodePluginTop(root *yaml.Node, p *Plugin) (spec, specKey *yam
 // pluginSpec is what a Plugin's spec says beyond what goes into the Plugin
 // as it is, with the nodes its messages point at.
 type pluginSpec struct {
-	action, scope, on                       string
-	actionNode, scopeNode, onNode, typeNode *yaml.Node
+	action, scope, on                                 string
+	actionNode, scopeNode, onNode, typeNode, dataNode *yaml.Node
 }
 
 func (r *report) decodePluginSpec(spec *yaml.Node, p *Plugin) pluginSpec {
@@ -152,7 +165,7 @@ func (r *report) decodePluginSpec(spec *yaml.Node, p *Plugin) pluginSpec {
 		{"action", func(_, v *yaml.Node, path string) { s.action, s.actionNode = r.str(v, path), v }},
 		{"scope", func(_, v *yaml.Node, path string) { s.scope, s.scopeNode = r.str(v, path), v }},
 		{"on", func(_, v *yaml.Node, path string) { s.on, s.onNode = r.str(v, path), v }},
-		{"data", func(_, v *yaml.Node, path string) { p.Data = r.str(v, path) }},
+		{"data", func(_, v *yaml.Node, path string) { p.Data, s.dataNode = r.str(v, path), v }},
 	}, nil)
 	return s
 }
@@ -164,18 +177,18 @@ func (r *report) pluginType(p *Plugin, specKey, typeNode *yaml.Node) bool {
 	case p.Type == "" && sealerPluginTypes[strings.ToUpper(p.Name)], p.Type == "" && strings.EqualFold(p.Name, "SHELL"):
 		p.Type = strings.ToUpper(p.Name)
 	case p.Type == "":
-		r.errorf(specKey.Line, "spec.type", "missing: sealpack runs SHELL plugins")
+		r.errorf(specKey.Line, "spec.type", "missing: one of SHELL, EXEC, HOSTNAME, LABEL, TAINT")
 		return false
 	}
-	if !strings.EqualFold(p.Type, "SHELL") {
+	if !pluginTypes[strings.ToUpper(p.Type)] {
 		line := specKey.Line
 		if typeNode != nil {
 			line = typeNode.Line
 		}
-		r.warnf(line, "spec.type", "plugin type %q is not implemented by sealpack (only SHELL); plugin %q ignored", p.Type, p.Name)
+		r.warnf(line, "spec.type", "plugin type %q is not implemented by sealpack (SHELL, EXEC, HOSTNAME, LABEL and TAINT are; an EXEC plugin runs an executable of the rootfs's plugins/); plugin %q ignored", p.Type, p.Name)
 		return false
 	}
-	p.Type = "SHELL"
+	p.Type = strings.ToUpper(p.Type)
 	return true
 }
 
@@ -288,6 +301,7 @@ func (r *report) checkPluginScopes(c *Cluster) {
 			ips[ip] = true
 		}
 	}
+	r.checkPluginData(c)
 	for _, p := range c.Plugins {
 		for _, s := range p.Scope {
 			if _, err := netip.ParseAddr(s); err == nil {

@@ -60,9 +60,10 @@ type Cluster struct {
 	// AppNamesAt is where spec.appNames is written ("Clusterfile:12"), so
 	// that a name the installer does not carry is reported there.
 	AppNamesAt string
-	// Plugins are the Plugin documents that sealpack runs (SHELL plugins
-	// with at least one implemented action), sorted by name: the order in
-	// which the plugins of one action run.
+	// Plugins are the Plugin documents that sealpack runs (SHELL and EXEC
+	// plugins with at least one implemented action; HOSTNAME, LABEL and
+	// TAINT plugins), sorted by name: the order in which the plugins of
+	// one action run.
 	Plugins []Plugin
 	// KubeadmDocs are the kubeadm, kubelet and kube-proxy configuration
 	// documents, in file order, merged over the image defaults by MergeKubeadm.
@@ -223,12 +224,14 @@ func (a Action) HostAction() bool {
 // Plugin is a Plugin document that sealpack runs.
 type Plugin struct {
 	Name    string
-	Type    string   // "SHELL"
+	Type    string   // PluginShell, PluginExec, PluginHostname, PluginLabel or PluginTaint
 	Actions []Action // one or more (sealer writes several as "a|b")
 	// Scope lists roles, IP addresses and "master0"; a host is in scope when
 	// it matches any of them. Empty means every host.
 	Scope []string
-	Data  string // the shell script
+	Data  string // SHELL: the script; EXEC: the executable's path (plugins/...)
+	// Lines are a HOSTNAME, LABEL or TAINT plugin's data, a line per host.
+	Lines []PluginLine
 	Line  int
 }
 
