@@ -34,6 +34,11 @@ type BuildOptions struct {
 	// Images carries container images (IMAGE lines, images named by the
 	// rootfs); nil: the build carries only the images inherited from FROM.
 	Images ImageStep
+	// Bases fetches the base of a FROM that names a registry reference
+	// (FROM registry.example.com/bases/k8s:v1.34) for platform and returns
+	// the path of the installer, kept in a cache; it runs under the build's
+	// context. Nil: such a FROM is an error that says so.
+	Bases func(ctx context.Context, ref, platform string) (string, error)
 	// TempDir holds the rootfs while RUN instructions need a real tree;
 	// default os.TempDir().
 	TempDir string
