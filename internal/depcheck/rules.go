@@ -39,8 +39,11 @@ var rules = []rule{
 			"helm.sh/helm/v3/...",
 			"sigs.k8s.io/yaml",
 			"github.com/distribution/reference",
+			"github.com/CycloneDX/cyclonedx-go", // packer/sbom, the bill of materials
+			"golang.org/x/sync/errgroup",        // packer/artifact: blobs sent and fetched in parallel
 			ggcr},
-		tests: []string{benchtree}},
+		// packer/artifact's tests: a distribution/v3 registry, with htpasswd.
+		tests: []string{"github.com/xeipuuv/gojsonschema", benchtree, "github.com/distribution/distribution/v3/...", "github.com/sirupsen/logrus", "golang.org/x/crypto/bcrypt"}},
 
 	// The embedded registry: payload below it; distribution serves, logrus is
 	// distribution's logger, go-containerregistry pushes.

@@ -1,0 +1,242 @@
+package artifact
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sealpack/sealpack/packer/pull"
+	"github.com/sealpack/sealpack/payload"
+)
+
+func TestPushPullByteIdentical(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		split int64
+	}{
+		{"single file", 0},
+		{"split in parts", 3 << 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			reg := newRegistry(t, "", "")
+			in := writeInstaller(t, t.TempDir(), "linux/amd64", someFiles(1), tc.split)
+			o := access(t, reg, "", "")
+			ref := reg.host + "/apps/demo:1.0"
+			res, err := Push(context.Background(), ref, []string{in}, o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Sent != res.Layers || res.SentBytes == 0 {
+				t.Errorf("first push sent %d of %d blobs (%d bytes)", res.Sent, res.Layers, res.SentBytes)
+			}
+			out := filepath.Join(t.TempDir(), "pulled.run")
+			pr, err := Pull(context.Background(), ref, out, "", o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sameFiles(t, in, out)
+			verifies(t, out)
+			if tc.split > 0 && len(pr.Parts) < 2 {
+				t.Errorf("split installer pulled as %d parts", len(pr.Parts))
+			}
+			if st, err := os.Stat(out); err != nil || st.Mode().Perm()&0o100 == 0 {
+				t.Errorf("pulled installer is not executable: %v %v", st.Mode(), err)
+			}
+			leftovers(t, filepath.Dir(out))
+		})
+	}
+}
+
+// leftovers fails when a pull left temporary files in dir.
+func leftovers(t *testing.T, dir string) {
+	t.Helper()
+	m, _ := filepath.Glob(filepath.Join(dir, ".*pulling*"))
+	if len(m) > 0 {
+		t.Errorf("temporary files left: %v", m)
+	}
+}
+
+// TestSkopeoSeesArtifact: another client reads what push wrote as an OCI
+// manifest of the installer's artifact type, stub, data and index layers.
+func TestSkopeoSeesArtifact(t *testing.T) {
+	bin, err := exec.LookPath("skopeo")
+	if err != nil {
+		t.Skip("skopeo is not installed (apt-get install -y skopeo; make deps)")
+	}
+	reg := newRegistry(t, "", "")
+	in := writeInstaller(t, t.TempDir(), "linux/amd64", someFiles(2), 0)
+	ref := reg.host + "/apps/demo:1.0"
+	if _, err := Push(context.Background(), ref, []string{in}, access(t, reg, "", "")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	raw, err := exec.CommandContext(ctx, bin, "inspect", "--raw", "--tls-verify=false", "docker://"+ref).Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect: %v", err)
+	}
+	var m struct {
+		MediaType    string `json:"mediaType"`
+		ArtifactType string `json:"artifactType"`
+		Config       struct{ MediaType string } `json:"config"`
+		Layers       []struct{ MediaType, Digest string } `json:"layers"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.ArtifactType != ArtifactType || m.Config.MediaType != ConfigType || m.MediaType != "application/vnd.oci.image.manifest.v1+json" {
+		t.Fatalf("skopeo sees %s", raw)
+	}
+	r, _ := payload.Open(in)
+	defer r.Close()
+	if n := len(m.Layers); n < 4 || m.Layers[0].MediaType != StubLayerType || m.Layers[n-1].MediaType != IndexLayerType || m.Layers[1].MediaType != DataLayerType {
+		t.Fatalf("layers %+v", m.Layers)
+	}
+	// Raw image layers are layers of their own, named by their digest.
+	f, _ := r.File("images/blobs/layera.gz")
+	found := false
+	for _, l := range m.Layers {
+		found = found || l.Digest == f.Digest
+	}
+	if !found {
+		t.Errorf("the raw blob %s is not a layer of its own: %+v", f.Digest, m.Layers)
+	}
+}
+
+func TestMultiPlatform(t *testing.T) {
+	reg := newRegistry(t, "", "")
+	dir := t.TempDir()
+	amd := writeInstaller(t, dir, "linux/amd64", someFiles(3), 0)
+	arm := writeInstaller(t, dir, "linux/arm64", someFiles(4), 0)
+	o := access(t, reg, "", "")
+	ref := reg.host + "/apps/demo:multi"
+	res, err := Push(context.Background(), ref, []string{amd, arm}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(res.Platforms, ",") != "linux/amd64,linux/arm64" {
+		t.Errorf("platforms %v", res.Platforms)
+	}
+	for _, tc := range []struct{ platform, want string }{{"linux/arm64", arm}, {"linux/amd64", amd}} {
+		out := filepath.Join(t.TempDir(), "pulled.run")
+		if _, err := Pull(context.Background(), ref, out, tc.platform, o); err != nil {
+			t.Fatal(err)
+		}
+		sameFiles(t, tc.want, out)
+	}
+	out := filepath.Join(t.TempDir(), "pulled.run")
+	_, err = Pull(context.Background(), ref, out, "linux/riscv64", o)
+	if !errors.Is(err, ErrPlatform) || !strings.Contains(err.Error(), "linux/amd64, linux/arm64") {
+		t.Errorf("wrong platform: %v, want ErrPlatform listing linux/amd64, linux/arm64", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("output written for a wrong platform: %v", err)
+	}
+	if _, err := Push(context.Background(), ref, []string{amd, amd}, o); err == nil || !strings.Contains(err.Error(), "both for linux/amd64") {
+		t.Errorf("two installers of one platform: %v", err)
+	}
+}
+
+// TestDescribeReadsNoLayer: inspect of a reference fetches the config blob
+// and nothing else.
+func TestDescribeReadsNoLayer(t *testing.T) {
+	reg := newRegistry(t, "", "")
+	in := writeInstaller(t, t.TempDir(), "linux/amd64", someFiles(5), 0)
+	o := access(t, reg, "", "")
+	ref := reg.host + "/apps/demo:1.0"
+	if _, err := Push(context.Background(), ref, []string{in}, o); err != nil {
+		t.Fatal(err)
+	}
+	reg.reset()
+	a, err := Describe(context.Background(), ref, "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := reg.blobFetches()
+	if len(got) != 1 || got[a.Manifest.Config.Digest.String()] != 1 {
+		t.Errorf("blob GETs %v, want only the config %s", got, a.Manifest.Config.Digest)
+	}
+	r, _ := payload.Open(in)
+	defer r.Close()
+	want, _ := json.Marshal(r.Report())
+	have, _ := json.Marshal(a.Config.Report)
+	if string(want) != string(have) {
+		t.Errorf("report from the registry\n%s\nwant the installer's\n%s", have, want)
+	}
+}
+
+func TestPullErrors(t *testing.T) {
+	reg := newRegistry(t, "", "")
+	in := writeInstaller(t, t.TempDir(), "linux/amd64", someFiles(6), 0)
+	o := access(t, reg, "", "")
+	ref := reg.host + "/apps/demo:1.0"
+	if _, err := Push(context.Background(), ref, []string{in}, o); err != nil {
+		t.Fatal(err)
+	}
+	a, err := Describe(context.Background(), ref, "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Corrupt the biggest data layer in the registry's storage, keeping its size.
+	victim := a.Manifest.Layers[1]
+	for _, l := range a.Manifest.Layers[1 : len(a.Manifest.Layers)-1] {
+		if l.Size > victim.Size {
+			victim = l
+		}
+	}
+	f, err := os.OpenFile(reg.blobFile(victim.Digest.String()), os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt([]byte("corrupt!"), victim.Size/2); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+
+	for _, tc := range []struct {
+		name, ref, platform, want string
+	}{
+		{"unknown tag", reg.host + "/apps/demo:nope", "", "MANIFEST_UNKNOWN"},
+		{"unknown repository", reg.host + "/apps/other:1.0", "", "apps/other:1.0: MANIFEST_UNKNOWN"},
+		{"wrong platform", ref, "linux/arm64", "no installer for linux/arm64 (--platform): the reference has linux/amd64"},
+		{"corrupt layer", ref, "", victim.Digest.String()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			out := filepath.Join(dir, "pulled.run")
+			_, err := Pull(context.Background(), tc.ref, out, tc.platform, o)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one that says %q", err, tc.want)
+			}
+			t.Logf("%s: %v", tc.name, err)
+			if ents, _ := os.ReadDir(dir); len(ents) > 0 {
+				t.Errorf("files left after a failed pull: %v", ents)
+			}
+		})
+	}
+}
+
+func TestPushPullAuth(t *testing.T) {
+	reg := newRegistry(t, "alice", "s3cret")
+	in := writeInstaller(t, t.TempDir(), "linux/amd64", someFiles(7), 0)
+	ref := reg.host + "/apps/demo:1.0"
+	_, err := Push(context.Background(), ref, []string{in}, access(t, reg, "", ""))
+	if pull.StatusOf(err) != 401 || !strings.Contains(err.Error(), "--registry-auth "+reg.host) {
+		t.Fatalf("push without credentials: %v, want a 401 that names --registry-auth", err)
+	}
+	o := access(t, reg, "alice", "s3cret")
+	if _, err := Push(context.Background(), ref, []string{in}, o); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "pulled.run")
+	if _, err := Pull(context.Background(), ref, out, "", o); err != nil {
+		t.Fatal(err)
+	}
+	sameFiles(t, in, out)
+}
