@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -239,4 +240,88 @@ func TestPushPullAuth(t *testing.T) {
 		t.Fatal(err)
 	}
 	sameFiles(t, in, out)
+}
+
+// TestDerivedPushSendsOnlyNew: an installer built FROM one already pushed
+// sends its new layers and little else (counted on the registry's side),
+// and its new layers are little more than its new chunks.
+func TestDerivedPushSendsOnlyNew(t *testing.T) {
+	files := someFiles(8)
+	for i := range 40 {
+		files[fmt.Sprintf("share/small/%02d.txt", i)] = []byte(strings.Repeat(fmt.Sprintf("small file %d\n", i), 50+i))
+	}
+	base := buildKubefile(t, "FROM scratch\nLABEL org.opencontainers.image.title=base\nCOPY . /\nCMD echo base\n", files, nil)
+	child := buildKubefile(t, "FROM "+base+"\nLABEL org.opencontainers.image.title=child\nCOPY new /share/\nRUN echo changed >> etc/config.yaml\nCMD echo child\n",
+		map[string][]byte{"new/extra.txt": []byte("new file\n"), "new/layer.gz": someFiles(9)["images/blobs/layera.gz"]}, nil)
+
+	reg := newRegistry(t, "", "")
+	o := access(t, reg, "", "")
+	ref := reg.host + "/apps/demo"
+	if _, err := Push(context.Background(), ref+":base", []string{base}, o); err != nil {
+		t.Fatal(err)
+	}
+	ba, err := Describe(context.Background(), ref+":base", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.reset()
+	res, err := Push(context.Background(), ref+":child", []string{child}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := Describe(context.Background(), ref+":child", "", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inBase := map[string]bool{}
+	for _, l := range ba.Manifest.Layers {
+		inBase[l.Digest.String()] = true
+	}
+	newBytes := ca.Manifest.Config.Size
+	var all int64
+	for _, l := range ca.Manifest.Layers {
+		all += l.Size
+		if !inBase[l.Digest.String()] {
+			newBytes += l.Size
+			inBase[l.Digest.String()] = true
+		}
+	}
+	sent := reg.uploadedBytes()
+	t.Logf("derived push: %d bytes sent for %d bytes of new blobs (%.3fx), the installer's layers hold %d; %d of %d blobs sent",
+		sent, newBytes, float64(sent)/float64(newBytes), all, res.Sent, res.Layers)
+	if sent == 0 || float64(sent) > 1.05*float64(newBytes) {
+		t.Errorf("sent %d bytes, want at most 1.05 x %d (the new blobs)", sent, newBytes)
+	}
+	newChunks := newChunkBytes(t, base, child)
+	t.Logf("new chunks %d bytes, new data layers %d bytes", newChunks, newBytes)
+	if newBytes > all/3 {
+		t.Errorf("new blobs are %d of %d bytes: the base's layers were not reused", newBytes, all)
+	}
+}
+
+// newChunkBytes is the stored size of the chunks of child that base lacks.
+func newChunkBytes(t *testing.T, base, child string) int64 {
+	t.Helper()
+	hashes := func(p string) map[string]int64 {
+		r, err := payload.Open(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		m := map[string]int64{}
+		for _, b := range r.Index().Blobs {
+			for _, c := range b.Chunks {
+				m[c.SHA256] = c.Stored
+			}
+		}
+		return m
+	}
+	b, c := hashes(base), hashes(child)
+	var n int64
+	for h, s := range c {
+		if _, ok := b[h]; !ok {
+			n += s
+		}
+	}
+	return n
 }
