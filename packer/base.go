@@ -24,6 +24,8 @@ type dirMeta struct {
 	Labels   map[string]string `json:"labels"`
 	Env      []string          `json:"env"`
 	Cmds     []string          `json:"cmds"`
+	Apps     []payload.App     `json:"apps"`
+	Launch   []string          `json:"launch"`
 	Images   []payload.Image   `json:"images"`
 }
 
@@ -69,7 +71,7 @@ func (b *builder) fromInstaller(f kubefile.From, p string) error {
 			return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)
 		}
 	}
-	b.inherit(dirMeta{Labels: idx.Labels, Env: idx.Env, Cmds: idx.Cmds, Images: idx.Images})
+	b.inherit(dirMeta{Labels: idx.Labels, Env: idx.Env, Cmds: idx.Cmds, Apps: idx.Apps, Launch: idx.Launch, Images: idx.Images})
 	fmt.Fprintf(b.log, "  base %s: %d files, %d images, %d CMD lines\n", f.Ref, len(idx.Files), len(idx.Images), len(idx.Cmds))
 	return nil
 }
@@ -109,5 +111,6 @@ func (b *builder) inherit(m dirMeta) {
 	}
 	b.env = append(b.env, m.Env...)
 	b.cmds = append(b.cmds, m.Cmds...)
+	b.apps.inherit(m.Apps, m.Launch)
 	b.inherited = append(b.inherited, m.Images...)
 }

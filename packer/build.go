@@ -29,6 +29,7 @@ type builder struct {
 	cmds      []string
 	inherited []payload.Image
 	lines     []ImageLine
+	docs      map[string][]byte // ImageResult.Docs, for the bill of materials
 
 	work     string // work dir once a RUN needed a real tree
 	scratch  []string

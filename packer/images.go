@@ -94,6 +94,8 @@ func NewImageStep(o ImageOptions) ImageStep {
 			}
 			po.Base = base
 		}
+		docs := map[string][]byte{}
+		po.Docs = func(d string, data []byte) { docs[d] = data }
 		files, images, err := pull.Store(ctx, todo, req.Writer, po)
 		if err != nil {
 			return ImageResult{}, explainExtras(err, found.ExtraOnly())
@@ -105,6 +107,6 @@ func NewImageStep(o ImageOptions) ImageStep {
 			}
 		}
 		slices.SortFunc(images, func(a, b payload.Image) int { return strings.Compare(a.Name, b.Name) })
-		return ImageResult{Files: files, Images: images}, nil
+		return ImageResult{Files: files, Images: images, Docs: docs}, nil
 	}
 }

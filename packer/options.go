@@ -46,6 +46,9 @@ type BuildOptions struct {
 	// instructions still run, since what they write may name images; the
 	// log says so at the first one.
 	DryRun bool
+	// NoSBOM leaves the bill of materials out (a hidden --no-sbom, to
+	// measure what the bill costs); by default every installer carries one.
+	NoSBOM bool
 }
 
 // Result describes a written installer.
@@ -91,6 +94,9 @@ type ImageLine struct {
 type ImageResult struct {
 	Files  []payload.File
 	Images []payload.Image
+	// Docs are the small documents the step stored (manifests, referrers,
+	// images/index.json) by digest: the bill of materials reads them here.
+	Docs map[string][]byte
 }
 
 // ValidPlatform reports whether an installer can be built for p.

@@ -76,6 +76,9 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil
 	}
+	if meta.SBOM, err = b.bill(ctx, w, meta); err != nil {
+		return nil, err
+	}
 	if err := w.Commit(meta); err != nil {
 		return nil, err
 	}
@@ -151,6 +154,7 @@ func (b *builder) images(ctx context.Context, w *payload.Writer) ([]payload.Imag
 	if err != nil {
 		return nil, err
 	}
+	b.docs = res.Docs
 	files := append([]payload.File(nil), res.Files...)
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	for _, f := range files {

@@ -137,6 +137,7 @@ type Index struct {
 	Cmds       []string          `json:"cmds,omitempty"`
 	Files      []File            `json:"files"`
 	Images     []Image           `json:"images,omitempty"`
+	SBOM       string            `json:"sbom,omitempty"` // digest of the bill of materials blob (CycloneDX 1.5 JSON); "" before sealpack wrote one
 	Blobs      []Blob            `json:"blobs"`
 	Parts      []Part            `json:"parts,omitempty"`
 	StubSize   int64             `json:"stubSize"`   // bytes before the payload
@@ -152,6 +153,7 @@ type Meta struct {
 	Cmds     []string
 	Files    []File
 	Images   []Image
+	SBOM     string // digest of a blob added for the bill of materials, or ""
 }
 
 // validate checks the internal consistency of an index read from disk, so a
@@ -199,6 +201,9 @@ func (x *Index) validate() error {
 		if f.Type == TypeFile && !seen[f.Digest] {
 			return &FormatError{Msg: fmt.Sprintf("file %s: no blob %s", f.Path, f.Digest)}
 		}
+	}
+	if x.SBOM != "" && !seen[x.SBOM] {
+		return &FormatError{Msg: "bill of materials: no blob " + x.SBOM}
 	}
 	var sum int64
 	for _, p := range x.Parts {

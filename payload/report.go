@@ -31,6 +31,7 @@ type Report struct {
 	PayloadBytes int64             `json:"payloadBytes"`
 	ContentBytes int64             `json:"contentBytes"` // uncompressed rootfs bytes
 	Blobs        int               `json:"blobs"`
+	SBOM         string            `json:"sbom,omitempty"` // digest of the bill of materials (inspect --sbom prints it)
 }
 
 // ReportFile is one rootfs entry as inspect lists it.
@@ -48,7 +49,7 @@ func (r *Reader) Report() *Report {
 	rep := &Report{
 		Name: x.Labels[LabelTitle], Version: x.Labels[LabelVersion], Platform: x.Platform,
 		Labels: x.Labels, Env: x.Env, Cmds: x.Cmds, Images: x.Images, Parts: x.Parts,
-		StubBytes: x.StubSize, PayloadBytes: r.PayloadBytes(), Blobs: len(x.Blobs),
+		StubBytes: x.StubSize, PayloadBytes: r.PayloadBytes(), Blobs: len(x.Blobs), SBOM: x.SBOM,
 	}
 	if rep.Labels == nil {
 		rep.Labels = map[string]string{}
@@ -163,6 +164,11 @@ func (rep *Report) summary(tw *tabwriter.Writer, files, dirs int) {
 	}
 	fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
 	fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)
+	if rep.SBOM != "" {
+		fmt.Fprintf(tw, "Bill of materials:\tCycloneDX 1.5 JSON (inspect --sbom prints it)\n")
+	} else {
+		fmt.Fprintf(tw, "Bill of materials:\tnone (built before sealpack wrote one)\n")
+	}
 }
 
 // HumanBytes formats n with a binary unit: 1.5 GiB.

@@ -250,7 +250,7 @@ func (w *Writer) commit(meta Meta) error {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	idx := &Index{
 		Version: Version, Platform: meta.Platform, Labels: meta.Labels, Env: meta.Env, Cmds: meta.Cmds,
-		Files: files, Images: meta.Images, StubSize: w.stubSize, StubSHA256: w.stubSHA, DataSize: w.off,
+		Files: files, Images: meta.Images, SBOM: meta.SBOM, StubSize: w.stubSize, StubSHA256: w.stubSHA, DataSize: w.off,
 	}
 	for _, d := range w.order {
 		idx.Blobs = append(idx.Blobs, *w.blobs[d])

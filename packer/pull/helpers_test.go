@@ -130,7 +130,9 @@ func (r *testRegistry) manifestRequests(repo string) int {
 	defer r.mu.Unlock()
 	n := 0
 	for k, c := range r.manifests {
-		if strings.Contains(k, " "+repo+":") {
+		// Referrers are listed on every build (the list changes while the
+		// images do not): the tag-schema fallback is not an image's manifest.
+		if strings.Contains(k, " "+repo+":") && !strings.Contains(k, ":sha256-") {
 			n += c
 		}
 	}

@@ -37,6 +37,9 @@ func indexJSON(res []*resolved, base []byte) ([]byte, error) {
 		if r.ref.tag != "" {
 			d.Annotations[AnnotationTag] = r.ref.tag
 		}
+		if refs := referrerList(r); refs != "" {
+			d.Annotations[AnnotationReferrers] = refs
+		}
 		idx.Manifests = append(idx.Manifests, d)
 		pulled[r.ref.name] = true
 	}

@@ -58,6 +58,13 @@ type Options struct {
 	// OnProgress, when set, gets the bytes of layers obtained so far out of
 	// the total (for a progress bar). Calls are serialized.
 	OnProgress func(done, total int64)
+	// NoReferrers leaves the images' referrers (attestations, SBOMs,
+	// signatures) behind; by default they are looked for and carried.
+	NoReferrers bool
+	// Docs, when set, is handed every small document stored (manifests,
+	// configs, referrers' blobs, images/index.json) with its digest, so the
+	// build's bill of materials reads them from memory, not the payload.
+	Docs func(digest string, data []byte)
 }
 
 // config is Options checked and with defaults applied.
@@ -73,6 +80,8 @@ type config struct {
 	backoff   time.Duration
 	log       io.Writer
 	onBytes   func(done, total int64)
+	// noReferrers: Options.NoReferrers
+	noReferrers bool
 }
 
 func (o Options) config() (*config, error) {
@@ -87,6 +96,8 @@ func (o Options) config() (*config, error) {
 		backoff:  o.Backoff,
 		log:      o.Progress,
 		onBytes:  o.OnProgress,
+
+		noReferrers: o.NoReferrers,
 	}
 	if len(o.Platforms) == 0 {
 		return nil, errors.New("no platform given (want os/arch, e.g. linux/amd64)")

@@ -59,6 +59,9 @@ type resolved struct {
 	platform string
 	blobs    []*blob
 	seen     map[string]bool
+	subjects []string // its manifests, whose referrers are looked for
+	refs     []string // referrer manifests carried (referrers.go)
+	extra    []*blob  // their blobs: not part of the image, not in its size
 }
 
 func (r *resolved) add(b *blob) {
@@ -128,6 +131,7 @@ func (c *client) resolve(ctx context.Context, img *imageRef) (*resolved, error) 
 	r.desc = v1.Descriptor{MediaType: types.MediaType(m.MediaType), Size: int64(len(data))}
 	r.desc.Digest, _ = v1.NewHash(digest)
 	r.add(&blob{digest: digest, size: int64(len(data)), mediaType: m.MediaType, data: data, ref: img})
+	r.subjects = append(r.subjects, digest)
 	if !m.isIndex() {
 		p, err := c.addImage(ctx, r, m, true)
 		if err != nil {
@@ -166,6 +170,7 @@ func (c *client) resolve(ctx context.Context, img *imageRef) (*resolved, error) 
 			return nil, &PullError{Image: img.name, What: what, Err: errors.New("an index inside an index is not supported")}
 		}
 		r.add(&blob{digest: cd, size: int64(len(child)), mediaType: cm.MediaType, data: child, ref: img})
+		r.subjects = append(r.subjects, cd)
 		if _, err := c.addImage(ctx, r, cm, false); err != nil {
 			return nil, err
 		}

@@ -76,6 +76,7 @@ func Store(ctx context.Context, refs []string, w *payload.Writer, opts Options) 
 		payload.File{Path: LayoutFile, Type: payload.TypeFile, Mode: 0o644, Size: int64(len(ociLayout)), Digest: digests[len(todo)]},
 		payload.File{Path: IndexFile, Type: payload.TypeFile, Mode: 0o644, Size: int64(len(idx)), Digest: digests[len(todo)+1]})
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	keepDocs(opts.Docs, res, digests[len(todo)+1], idx)
 
 	images := make([]payload.Image, 0, len(res))
 	for _, r := range res {
@@ -179,7 +180,7 @@ func reusable(from []*payload.Reader, digest string, size int64) *io.SectionRead
 func plan(res []*resolved, w *payload.Writer) (files []payload.File, todo []*blob, inPayload int) {
 	seen := map[string]bool{}
 	for _, r := range res {
-		for _, b := range r.blobs {
+		for _, b := range slices.Concat(r.blobs, r.extra) {
 			if seen[b.digest] {
 				continue
 			}
@@ -235,7 +236,10 @@ func (c *client) resolveAll(ctx context.Context, imgs []*imageRef) ([]*resolved,
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if res[i], errs[i] = c.resolve(ctx, imgs[i]); errs[i] == nil {
+				if res[i], errs[i] = c.resolve(ctx, imgs[i]); errs[i] == nil && !c.cfg.noReferrers {
+					errs[i] = c.addReferrers(ctx, res[i])
+				}
+				if errs[i] == nil {
 					r := res[i]
 					c.log.printf("%s %s (%s, %d blobs, %s)", r.ref.name, r.desc.Digest, r.platform, len(r.blobs), payload.HumanBytes(r.size()))
 				}
