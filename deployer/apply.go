@@ -38,6 +38,9 @@ func Apply(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 		return err
 	}
 	defer r.close()
+	if err := r.checkPlugins(); err != nil {
+		return r.finish(err)
+	}
 	if err := r.checkUpgrade(); err != nil {
 		return r.finish(err)
 	}
@@ -78,7 +81,10 @@ func Join(ctx context.Context, c *clusterfile.Cluster, ips []string, opts Option
 	if !r.state.Done(event.InitMaster0, r.master0) {
 		return fmt.Errorf("the cluster is not installed yet (no record of kubeadm init on %s in %s): install it first", r.master0, opts.StateDir)
 	}
-	return r.finish(r.runPhases(ctx, []phase{preflight{}, distribute{}, hostInit{}, registry{}, joinMasters{}, joinNodes{}, verify{}}))
+	if err := r.checkPlugins(); err != nil {
+		return r.finish(err)
+	}
+	return r.finish(r.runPhases(ctx, []phase{preflight{}, distribute{}, hostInit{scaleUp: true}, registry{}, joinMasters{}, joinNodes{scaleUp: true}, verify{}}))
 }
 
 // Delete drains the nodes, removes them from the cluster and resets them.
@@ -98,6 +104,9 @@ func Delete(ctx context.Context, c *clusterfile.Cluster, ips []string, opts Opti
 		}
 		r.leaving[ip] = true
 	}
+	if err := r.checkPlugins(); err != nil {
+		return r.finish(err)
+	}
 	return r.finish(r.runPhases(ctx, []phase{connectOnly{}, drain{}, cleanHost{}}))
 }
 
@@ -109,6 +118,9 @@ func Reset(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 		return err
 	}
 	defer r.close()
+	if err := r.checkPlugins(); err != nil {
+		return r.finish(err)
+	}
 	return r.finish(r.runPhases(ctx, []phase{connectOnly{}, cleanHost{}}))
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
@@ -17,15 +18,26 @@ import (
 // runtime, kernel settings) with the install environment, and containerd
 // pointed at the cluster registry for every registry the carried images
 // name, through /etc/containerd/certs.d/<registry>/hosts.toml, so that no
-// manifest has to be rewritten.
-type hostInit struct{}
+// manifest has to be rewritten. Plugins run around it (plugin.go):
+// HOSTNAME first, then pre-install (pre-scaleup when scaleUp, for join) on
+// master0, then pre-init-host and post-init-host around each host's init.
+type hostInit struct{ scaleUp bool }
+
+// clusterAction is the cluster action that runs before the hosts' init.
+func (h hostInit) clusterAction() clusterfile.Action {
+	if h.scaleUp {
+		return clusterfile.PreScaleUp
+	}
+	return clusterfile.PreInstall
+}
 
 func (hostInit) Name() string { return event.HostInit }
 
 const initHostScript = "scripts/init-host.sh"
 
 func (h hostInit) Plan(r *run) []string {
-	var out []string
+	out := append(r.hostnamePlan(), r.pluginPlan(h.clusterAction(), nil)...)
+	out = append(out, r.pluginPlan(clusterfile.PreInitHost, r.targets)...)
 	_, hasScript := r.opts.Payload.File(initHostScript)
 	for _, ip := range r.targets {
 		done, why := r.state.Current(event.HostInit, ip, r.hostInitInputs(ip))
@@ -41,12 +53,24 @@ func (h hostInit) Plan(r *run) []string {
 		}
 		out = append(out, line+fmt.Sprintf("point containerd at %s for %s", r.registryAddr(ip), strings.Join(registryHosts(r.opts.Payload), ", ")))
 	}
-	return out
+	return append(out, r.pluginPlan(clusterfile.PostInitHost, r.targets)...)
 }
 
 func (h hostInit) Run(ctx context.Context, r *run) error {
+	if err := r.setHostnames(ctx, event.HostInit); err != nil {
+		return err
+	}
+	if err := r.runClusterPlugins(ctx, event.HostInit, h.clusterAction()); err != nil {
+		return err
+	}
 	return parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
+		if err := r.runHostPlugins(ctx, event.HostInit, clusterfile.PreInitHost, ip); err != nil {
+			return err
+		}
 		if err := r.hostInitStep(ctx, ip); err != nil {
+			return err
+		}
+		if err := r.runHostPlugins(ctx, event.HostInit, clusterfile.PostInitHost, ip); err != nil {
 			return err
 		}
 		return r.apiServerAccess(ctx, event.HostInit, ip)

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/internal/shell"
 )
@@ -13,15 +14,28 @@ import (
 // joinMasters joins the other masters one at a time (etcd grows member by
 // member); joinNodes joins the workers in parallel. Both use a
 // JoinConfiguration file, so the bootstrap token and certificate key never
-// appear on a command line.
+// appear on a command line. Once every host joined, joinNodes gives the
+// nodes the LABEL and TAINT plugins' labels and taints, then runs the
+// post-install plugins (post-scaleup when scaleUp, for join) on master0.
 type joinMasters struct{}
-type joinNodes struct{}
+type joinNodes struct{ scaleUp bool }
+
+// clusterAction is the cluster action that runs once the hosts joined.
+func (j joinNodes) clusterAction() clusterfile.Action {
+	if j.scaleUp {
+		return clusterfile.PostScaleUp
+	}
+	return clusterfile.PostInstall
+}
 
 func (joinMasters) Name() string { return event.JoinMasters }
 func (joinNodes) Name() string   { return event.JoinNodes }
 
 func (joinMasters) Plan(r *run) []string { return joinPlan(r, r.joiningMasters(), "--control-plane") }
-func (joinNodes) Plan(r *run) []string   { return joinPlan(r, r.joiningNodes(), "") }
+func (j joinNodes) Plan(r *run) []string {
+	out := append(joinPlan(r, r.joiningNodes(), ""), r.nodePluginPlan()...)
+	return append(out, r.pluginPlan(j.clusterAction(), nil)...)
+}
 
 func joinPlan(r *run, ips []string, extra string) []string {
 	var out []string
@@ -64,10 +78,17 @@ func (joinMasters) Run(ctx context.Context, r *run) error {
 	return r.refreshAPIServerAccess(ctx, event.JoinMasters)
 }
 
-func (joinNodes) Run(ctx context.Context, r *run) error {
-	return parallel(ctx, r.joiningNodes(), r.opts.Concurrency, func(ctx context.Context, ip string) error {
+func (j joinNodes) Run(ctx context.Context, r *run) error {
+	err := parallel(ctx, r.joiningNodes(), r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		return r.step(ctx, event.JoinNodes, ip, "", func(ctx context.Context) error { return r.join(ctx, event.JoinNodes, ip, false) })
 	})
+	if err != nil {
+		return err
+	}
+	if err := r.applyNodePlugins(ctx, event.JoinNodes); err != nil {
+		return err
+	}
+	return r.runClusterPlugins(ctx, event.JoinNodes, j.clusterAction())
 }
 
 var joinCmdRe = regexp.MustCompile(`kubeadm join (\S+) --token (\S+)\s+--discovery-token-ca-cert-hash (sha256:[0-9a-f]{64})`)

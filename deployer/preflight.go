@@ -235,7 +235,12 @@ func (p preflight) survey(ctx context.Context, r *run, ip string, c *checks) err
 func (c *checks) hostnames() {
 	byName := map[string][]string{}
 	for ip, f := range c.facts {
-		byName[f.hostname] = append(byName[f.hostname], ip)
+		// The names they will have: HOSTNAME plugins set them in host-init.
+		name, err := c.r.futureHostname(ip, f.hostname)
+		if err != nil {
+			c.report(ip, "hostname", event.Fail, "%v", err)
+		}
+		byName[name] = append(byName[name], ip)
 	}
 	for name, ips := range byName {
 		if len(ips) > 1 {

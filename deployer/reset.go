@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/sealpack/sealpack/deployer/clusterfile"
 	"github.com/sealpack/sealpack/deployer/event"
 	"github.com/sealpack/sealpack/internal/shell"
 	"github.com/sealpack/sealpack/payload"
@@ -73,7 +74,8 @@ func (drain) Run(ctx context.Context, r *run) error {
 }
 
 // cleanHost uninstalls from the target hosts: scripts/clean-host.sh, kubeadm
-// reset -f, and what sealpack wrote.
+// reset -f, and what sealpack wrote; the pre-clean-host and post-clean-host
+// plugins before and after, on the hosts of their scopes.
 type cleanHost struct{}
 
 func (cleanHost) Name() string { return event.CleanHost }
@@ -86,7 +88,8 @@ func (cleanHost) Plan(r *run) []string {
 		out = append(out, fmt.Sprintf("%s: %s, kubeadm reset -f, remove %s, /usr/local/bin/{%s}, containerd registry config",
 			ip, cleanHostScript, stateDir, strings.Join(r.binNames(), ",")))
 	}
-	return out
+	out = append(r.pluginPlan(clusterfile.PreCleanHost, r.targets), out...)
+	return append(out, r.pluginPlan(clusterfile.PostCleanHost, r.targets)...)
 }
 
 // binNames are the programs distribute installed into /usr/local/bin.
@@ -104,6 +107,9 @@ func (r *run) binNames() []string {
 func (c cleanHost) Run(ctx context.Context, r *run) error {
 	err := parallel(ctx, r.targets, r.opts.Concurrency, func(ctx context.Context, ip string) error {
 		r.emit(event.Event{Type: event.HostStart, Phase: event.CleanHost, Host: ip})
+		if err := r.runHostPlugins(ctx, event.CleanHost, clusterfile.PreCleanHost, ip); err != nil {
+			return err
+		}
 		var b strings.Builder
 		fmt.Fprintf(&b, "if [ -f %[1]s/%[2]s ]; then (cd %[1]s && sh ./%[2]s) || echo 'clean-host.sh failed; going on'; fi\n", RootfsDir, cleanHostScript)
 		b.WriteString("if command -v kubeadm >/dev/null 2>&1; then kubeadm reset -f; fi\n")
@@ -120,6 +126,9 @@ func (c cleanHost) Run(ctx context.Context, r *run) error {
 		fmt.Fprintf(&b, "rm -rf %s\ntrue\n", shell.Quote(stateDir))
 		if _, err := r.exec(ctx, event.CleanHost, ip, b.String(), r.env(ip)); err != nil {
 			r.emit(event.Event{Type: event.HostFail, Phase: event.CleanHost, Host: ip, Message: err.Error()})
+			return err
+		}
+		if err := r.runHostPlugins(ctx, event.CleanHost, clusterfile.PostCleanHost, ip); err != nil {
 			return err
 		}
 		r.emit(event.Event{Type: event.HostDone, Phase: event.CleanHost, Host: ip})
