@@ -27,6 +27,7 @@ type builder struct {
 	labels    map[string]string
 	env       []string
 	cmds      []string
+	apps      appSet // APP and LAUNCH (apps.go)
 	inherited []payload.Image
 	lines     []ImageLine
 	docs      map[string][]byte // ImageResult.Docs, for the bill of materials
@@ -146,7 +147,7 @@ func (b *builder) runPlan(ctx context.Context, plan *kubefile.Plan) error {
 			return err
 		}
 	}
-	return nil
+	return b.checkApps()
 }
 
 func newBuilder(opts BuildOptions) (*builder, error) {
@@ -219,6 +220,10 @@ func (b *builder) step(ctx context.Context, s kubefile.Step) error {
 		for _, r := range s.Refs {
 			b.lines = append(b.lines, ImageLine{Ref: r, Pos: s.Pos})
 		}
+	case *kubefile.App:
+		return b.app(s)
+	case *kubefile.Launch:
+		b.launch(s)
 	default:
 		return kubefile.Errorf(s.Where().Pos, "packer: unexpected step %T", s)
 	}

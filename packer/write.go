@@ -73,6 +73,7 @@ func (b *builder) write(ctx context.Context, w *payload.Writer) (*Result, error)
 		}
 		meta.Files = append(meta.Files, f)
 	}
+	meta.Apps, meta.Launch = b.appsMeta(meta.Files)
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil
 	}

@@ -135,6 +135,8 @@ type Index struct {
 	Labels     map[string]string `json:"labels,omitempty"`
 	Env        []string          `json:"env,omitempty"`
 	Cmds       []string          `json:"cmds,omitempty"`
+	Apps       []App             `json:"apps,omitempty"`   // applications (APP), see apps.go
+	Launch     []string          `json:"launch,omitempty"` // the apps launched by default, in order
 	Files      []File            `json:"files"`
 	Images     []Image           `json:"images,omitempty"`
 	SBOM       string            `json:"sbom,omitempty"` // digest of the bill of materials blob (CycloneDX 1.5 JSON); "" before sealpack wrote one
@@ -151,6 +153,8 @@ type Meta struct {
 	Labels   map[string]string
 	Env      []string
 	Cmds     []string
+	Apps     []App
+	Launch   []string
 	Files    []File
 	Images   []Image
 	SBOM     string // digest of a blob added for the bill of materials, or ""
@@ -201,6 +205,9 @@ func (x *Index) validate() error {
 		if f.Type == TypeFile && !seen[f.Digest] {
 			return &FormatError{Msg: fmt.Sprintf("file %s: no blob %s", f.Path, f.Digest)}
 		}
+	}
+	if err := x.validateApps(); err != nil {
+		return err
 	}
 	if x.SBOM != "" && !seen[x.SBOM] {
 		return &FormatError{Msg: "bill of materials: no blob " + x.SBOM}

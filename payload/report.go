@@ -24,6 +24,8 @@ type Report struct {
 	Labels       map[string]string `json:"labels"`
 	Env          []string          `json:"env"`
 	Cmds         []string          `json:"cmds"`
+	Apps         []ReportApp       `json:"apps"`   // every carried app (apps.go)
+	Launch       []string          `json:"launch"` // the apps launched by default, in order
 	Files        []ReportFile      `json:"files"`
 	Images       []Image           `json:"images"`
 	Parts        []Part            `json:"parts,omitempty"`
@@ -62,6 +64,7 @@ func (r *Reader) Report() *Report {
 	if rep.Images == nil {
 		rep.Images = []Image{}
 	}
+	rep.Apps, rep.Launch = reportApps(x), append([]string{}, x.Launch...)
 	rep.Files = make([]ReportFile, 0, len(x.Files))
 	for _, f := range x.Files {
 		rep.Files = append(rep.Files, ReportFile{Path: f.Path, Type: f.Type, Size: f.Size, Mode: fmt.Sprintf("%04o", uint32(f.Mode.Perm())), Target: f.Target})
@@ -116,6 +119,9 @@ func (rep *Report) WriteText(w io.Writer) error {
 				fmt.Fprintf(tw, "  %d\t%s\n", i+1, c)
 			}
 		}},
+		{"Applications (launched in this order unless spec.appNames chooses)", len(rep.Apps), func(tw *tabwriter.Writer) {
+			rep.appsSection(tw)
+		}},
 		{"Images", len(rep.Images), func(tw *tabwriter.Writer) {
 			for _, im := range rep.Images {
 				fmt.Fprintf(tw, "  %s\t%s\t%s\n", im.Name, im.Platform, HumanBytes(im.Size))
@@ -161,6 +167,9 @@ func (rep *Report) summary(tw *tabwriter.Writer, files, dirs int) {
 		HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
 	if len(rep.Parts) > 0 {
 		fmt.Fprintf(tw, "Parts:\t%d split parts beside the installer\n", len(rep.Parts))
+	}
+	if len(rep.Apps) > 0 {
+		fmt.Fprintf(tw, "Apps:\t%d (%d launched by default)\n", len(rep.Apps), len(rep.Launch))
 	}
 	fmt.Fprintf(tw, "Images:\t%d\n", len(rep.Images))
 	fmt.Fprintf(tw, "Files:\t%d files, %d directories\n", files, dirs)

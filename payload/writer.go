@@ -250,6 +250,7 @@ func (w *Writer) commit(meta Meta) error {
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	idx := &Index{
 		Version: Version, Platform: meta.Platform, Labels: meta.Labels, Env: meta.Env, Cmds: meta.Cmds,
+		Apps: meta.Apps, Launch: meta.Launch,
 		Files: files, Images: meta.Images, SBOM: meta.SBOM, StubSize: w.stubSize, StubSHA256: w.stubSHA, DataSize: w.off,
 	}
 	for _, d := range w.order {
