@@ -14,6 +14,7 @@ type state int
 
 const (
 	stateWelcome state = iota
+	stateApps // only when the installer carries several apps (apps.go)
 	stateHosts
 	stateSSH
 	statePreflight
@@ -22,7 +23,20 @@ const (
 	stateDone
 )
 
-const stepCount = 7
+const stepCount = 8
+
+// step is the current screen's number and the number of screens; the apps
+// screen counts only where it is shown.
+func (m *model) step() (int, int) {
+	n, total := int(m.state)+1, stepCount
+	if !showApps(m.e.opts.Info) {
+		total--
+		if m.state > stateApps {
+			n--
+		}
+	}
+	return n, total
+}
 
 // screen is one step of the wizard (one file each).
 type screen interface {
@@ -76,6 +90,7 @@ type model struct {
 	quit    bool
 
 	welcome   *welcomeScreen
+	apps      *appsScreen // nil unless showApps
 	hosts     *hostsScreen
 	ssh       *sshScreen
 	preflight *preflightScreen
@@ -98,6 +113,9 @@ func newModel(ctx context.Context, opts Options, st *styles) *model {
 	inner, cancel := context.WithCancel(ctx)
 	m := &model{e: e, ctx: inner, cancel: cancel, parent: ctx, width: 80, height: 24}
 	m.welcome = newWelcomeScreen(e, inner)
+	if showApps(opts.Info) {
+		m.apps = newAppsScreen(e, opts.Initial)
+	}
 	m.hosts = newHostsScreen(e, opts.Initial)
 	m.ssh = newSSHScreen(e, opts.Initial)
 	return m
@@ -125,6 +143,8 @@ func (m *model) watchCtx() tea.Cmd {
 
 func (m *model) current() screen {
 	switch m.state {
+	case stateApps:
+		return m.apps
 	case stateHosts:
 		return m.hosts
 	case stateSSH:

@@ -113,6 +113,12 @@ func (m *model) navigate(msg gotoMsg) tea.Cmd {
 		m.stream.close() // leaving a running preflight
 		m.stream = nil
 	}
+	switch {
+	case msg.to == stateApps && m.apps == nil:
+		msg.to = stateHosts // nothing to choose
+	case msg.to == stateWelcome && m.state == stateHosts && m.apps != nil:
+		msg.to = stateApps
+	}
 	switch msg.to {
 	case stateWelcome:
 		m.welcome.enter()
@@ -124,6 +130,9 @@ func (m *model) navigate(msg gotoMsg) tea.Cmd {
 		return m.ssh.enter()
 	case statePreflight:
 		m.cluster = buildCluster(m.e.opts.Initial, m.e.opts.Info, m.hosts.rows, m.ssh.values())
+		if m.apps != nil {
+			m.cluster.AppNames, m.cluster.AppNamesAt = m.apps.names(), ""
+		}
 		m.state = statePreflight
 		return m.startPreflight()
 	case stateReview:

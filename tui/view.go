@@ -39,7 +39,8 @@ func (m *model) render() string {
 	s := m.current()
 	left, right := s.title()
 	if right == "" {
-		right = st.dim.Render(fmt.Sprintf("step %d of %d", int(m.state)+1, stepCount))
+		n, total := m.step()
+		right = st.dim.Render(fmt.Sprintf("step %d of %d", n, total))
 	}
 	line(" " + spread(st.title.Render(left), right, w-2))
 	bodyH := m.height - 4

@@ -141,7 +141,7 @@ func (w *welcomeScreen) update(msg tea.Msg) tea.Cmd {
 			switch {
 			case key.Matches(msg, k.Accept):
 				w.accepted = true
-				return goTo(stateHosts)
+				return goTo(stateApps)
 			case key.Matches(msg, k.Back):
 				w.licencePage = false
 				return nil
@@ -164,7 +164,7 @@ func (w *welcomeScreen) update(msg tea.Msg) tea.Cmd {
 			case w.e.opts.License != "" && !w.accepted:
 				w.licencePage = true
 			default:
-				return goTo(stateHosts)
+				return goTo(stateApps)
 			}
 		}
 	}
@@ -212,8 +212,11 @@ func (w *welcomeScreen) view(width, height int) string {
 	row("Platform", info.Platform)
 	row("Size", payload.HumanBytes(info.StubBytes+info.PayloadBytes))
 	row("Images", plural(len(info.Images), "container image", "container images"))
-	if n := len(info.Cmds); n > 0 {
-		row("Apps", plural(n, "install command", "install commands"))
+	switch {
+	case len(info.Apps) > 0:
+		row("Apps", plural(len(info.Apps), "application", "applications")+" ("+strings.Join(appNames(info.Apps), ", ")+")")
+	case len(info.Cmds) > 0:
+		row("Apps", plural(len(info.Cmds), "install command", "install commands"))
 	}
 	if w.e.opts.License != "" {
 		if w.accepted {
