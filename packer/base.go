@@ -1,6 +1,7 @@
 package packer
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -29,9 +30,10 @@ type dirMeta struct {
 	Images   []payload.Image   `json:"images"`
 }
 
-// from sets up the base: nothing (scratch), another installer or an image
-// directory. Relative paths are relative to the build context.
-func (b *builder) from(f kubefile.From) error {
+// from sets up the base: nothing (scratch), another installer, an image
+// directory, or an installer in a registry (IsRegistryRef, when no such
+// path exists). Relative paths are relative to the build context.
+func (b *builder) from(ctx context.Context, f kubefile.From) error {
 	if f.Ref == "scratch" {
 		return nil
 	}
@@ -40,8 +42,11 @@ func (b *builder) from(f kubefile.From) error {
 		p = filepath.Join(b.ctxDir, p)
 	}
 	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) && IsRegistryRef(f.Ref) {
+		return b.fromRegistry(ctx, f)
+	}
 	if errors.Is(err, fs.ErrNotExist) {
-		return kubefile.Errorf(f.Pos, "FROM %s: no such installer or image directory (%s); use FROM scratch, a .run installer or an extracted image directory", f.Ref, p)
+		return kubefile.Errorf(f.Pos, "FROM %s: no such installer or image directory (%s); use FROM scratch, a .run installer, an extracted image directory or a registry reference (registry.example.com/bases/k8s:v1.34)", f.Ref, p)
 	}
 	if err != nil {
 		return kubefile.Errorf(f.Pos, "FROM %s: %w", f.Ref, err)

@@ -70,7 +70,7 @@ func Build(ctx context.Context, opts BuildOptions) (res *Result, err error) {
 		return nil, err
 	}
 
-	if err := b.from(from); err != nil {
+	if err := b.from(ctx, from); err != nil {
 		return nil, err
 	}
 	plan, err := kf.Eval(kubefile.Options{BuildArgs: opts.BuildArgs, BaseEnv: b.env})

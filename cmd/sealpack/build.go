@@ -60,6 +60,9 @@ current directory) and writes one self-installing executable.
 				return err
 			}
 			opts.Images = step
+			if opts.Bases, err = images.bases(cmd, quiet); err != nil {
+				return err
+			}
 			opts.DryRun = images.dryRun
 			opts.Stub = openStub
 			opts.Log = cmd.ErrOrStderr()

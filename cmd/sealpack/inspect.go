@@ -10,12 +10,24 @@ import (
 )
 
 func newInspectCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON   bool
+		platform string
+		reg      registryFlags
+	)
 	cmd := &cobra.Command{
-		Use:   "inspect FILE",
-		Short: "Show what an installer carries (any platform's installer)",
+		Use:   "inspect FILE|REF",
+		Short: "Show what an installer carries (any platform's installer; REF: one in a registry, from its manifest and config)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isRegistryRef(args[0]) {
+				reg.quiet = true
+				o, _, err := reg.options(cmd, "")
+				if err != nil {
+					return err
+				}
+				return inspectRef(cmd, args[0], platform, o, asJSON)
+			}
 			r, err := payload.Open(args[0])
 			if errors.Is(err, payload.ErrFormat) {
 				return fmt.Errorf("%s is not a sealpack installer, or it is truncated: %w", args[0], err)
@@ -40,5 +52,7 @@ func newInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().StringVar(&platform, "platform", "", "REF of several platforms: the one to show (default: this machine's)")
+	reg.register(cmd, true)
 	return cmd
 }

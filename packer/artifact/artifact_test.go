@@ -83,9 +83,9 @@ func TestSkopeoSeesArtifact(t *testing.T) {
 		t.Fatalf("skopeo inspect: %v", err)
 	}
 	var m struct {
-		MediaType    string `json:"mediaType"`
-		ArtifactType string `json:"artifactType"`
-		Config       struct{ MediaType string } `json:"config"`
+		MediaType    string                               `json:"mediaType"`
+		ArtifactType string                               `json:"artifactType"`
+		Config       struct{ MediaType string }           `json:"config"`
 		Layers       []struct{ MediaType, Digest string } `json:"layers"`
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {

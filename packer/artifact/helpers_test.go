@@ -22,6 +22,13 @@ import (
 // are stored raw, as image layers are.
 func writeInstaller(t testing.TB, dir, platform string, files map[string][]byte, split int64) string {
 	t.Helper()
+	return writeWithMeta(t, dir, payload.Meta{Platform: platform, Labels: map[string]string{payload.LabelTitle: "test app", payload.LabelVersion: "1.0"}, Cmds: []string{"echo hi"}}, files, split)
+}
+
+// writeWithMeta writes an installer of files with meta (Files filled in).
+func writeWithMeta(t testing.TB, dir string, meta payload.Meta, files map[string][]byte, split int64) string {
+	t.Helper()
+	platform := meta.Platform
 	out := filepath.Join(dir, strings.ReplaceAll(platform, "/", "-")+".run")
 	var opts []payload.Option
 	if split > 0 {
@@ -52,7 +59,6 @@ func writeInstaller(t testing.TB, dir, platform string, files map[string][]byte,
 	if err != nil {
 		t.Fatal(err)
 	}
-	meta := payload.Meta{Platform: platform, Labels: map[string]string{payload.LabelTitle: "test app", payload.LabelVersion: "1.0"}, Cmds: []string{"echo hi"}}
 	for i, p := range paths {
 		meta.Files = append(meta.Files, payload.File{Path: p, Type: payload.TypeFile, Mode: 0o644, Size: int64(len(files[p])), Digest: digests[i]})
 	}

@@ -94,7 +94,9 @@ type AccessError struct {
 	Err                error
 }
 
-func (e *AccessError) Error() string { return fmt.Sprintf("%s: %s (from %s)", e.Ref, e.Msg, e.Registry) }
+func (e *AccessError) Error() string {
+	return fmt.Sprintf("%s: %s (from %s)", e.Ref, e.Msg, e.Registry)
+}
 func (e *AccessError) Unwrap() error { return e.Err }
 
 // StatusOf is the HTTP status of a registry's answer in err, or 0.
