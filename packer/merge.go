@@ -7,7 +7,7 @@ import (
 	"io"
 	"io/fs"
 	"path/filepath"
-	"sort"
+	"sync"
 
 	"github.com/sealpack/sealpack/payload"
 )
@@ -71,7 +71,8 @@ func Merge(ctx context.Context, opts MergeOptions) (*Result, error) {
 	if err := u.addLayoutIndex(ctx, w); err != nil {
 		return nil, err
 	}
-	meta := payload.Meta{Platform: platform, Labels: u.labels, Env: u.env, Cmds: u.cmds, Images: u.images, Files: u.fileList()}
+	meta := payload.Meta{Platform: platform, Labels: u.labels, Env: u.env, Cmds: u.cmds, Images: u.images, Files: u.fileList(),
+		Apps: u.apps, Launch: u.launch}
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil
 	}
@@ -123,19 +124,14 @@ func openInputs(paths []string) ([]input, error) {
 	return ins, nil
 }
 
-// copyStored copies every blob the merged rootfs needs, input by input, in
-// each input's data order so that reads are sequential; a blob an earlier
-// input gave is not read again.
+// copyStored copies every blob the merged rootfs needs, input by input, each
+// in one pass over that input's data area; a blob an earlier input gave is
+// not read again.
 func copyStored(ctx context.Context, w *payload.Writer, ins []input, u *union, progress func(done, total int64)) error {
-	type job struct {
-		in   input
-		blob *payload.Blob
-	}
-	var jobs []job
 	var total int64
 	taken := map[string]bool{}
+	need := make([][]string, len(ins))
 	for i, in := range ins {
-		var mine []job
 		for _, d := range u.blobsFrom[i] {
 			if taken[d] {
 				continue
@@ -145,37 +141,24 @@ func copyStored(ctx context.Context, w *payload.Writer, ins []input, u *union, p
 			if !ok {
 				return fmt.Errorf("%s: its index names blob %s for a file but does not carry it", in.name, d)
 			}
-			mine = append(mine, job{in, b})
+			need[i] = append(need[i], d)
 			for _, c := range b.Chunks {
 				total += c.Stored
 			}
 		}
-		sort.SliceStable(mine, func(a, b int) bool { return firstOffset(mine[a].blob) < firstOffset(mine[b].blob) })
-		jobs = append(jobs, mine...)
 	}
+	var add func(int64)
 	if progress != nil {
 		progress(0, total)
+		var mu sync.Mutex
+		add = func(n int64) { mu.Lock(); progress(n, 0); mu.Unlock() }
 	}
-	for _, j := range jobs {
-		if err := w.AddStored(ctx, j.in.r, j.blob.Digest); err != nil {
-			return fmt.Errorf("copying from %s: %w", j.in.name, err)
-		}
-		if progress != nil {
-			var n int64
-			for _, c := range j.blob.Chunks {
-				n += c.Stored
-			}
-			progress(n, 0)
+	for i, in := range ins {
+		if err := w.AddStoredBlobs(ctx, in.r, need[i], add); err != nil {
+			return fmt.Errorf("copying from %s: %w", in.name, err)
 		}
 	}
 	return nil
-}
-
-func firstOffset(b *payload.Blob) int64 {
-	if len(b.Chunks) == 0 {
-		return -1
-	}
-	return b.Chunks[0].Offset
 }
 
 // startStub has the Writer copy the installer program for platform, while

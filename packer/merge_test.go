@@ -56,10 +56,10 @@ func mergeSet(t *testing.T) (base, a, b string) {
 	img := func() BuildOptions { return BuildOptions{Images: NewImageStep(imageOpts(mirror, cache))} }
 	base = buildKubefile(t, img(), "FROM scratch\nLABEL org.opencontainers.image.title=base\nCOPY manifests /manifests/\nCOPY big.bin /share/big.bin\nCMD kubectl apply -f manifests/web.yaml\n",
 		map[string]string{"manifests/web.yaml": pod("web", "nginx:1.27"), "big.bin": randomString(t, 6<<20)})
-	a = buildKubefile(t, img(), "FROM "+base+"\nLABEL org.opencontainers.image.title=db org.opencontainers.image.version=1.0\nENV TIER=db\nCOPY db.yaml /manifests/db.yaml\nCMD kubectl apply -f manifests/db.yaml\n",
+	a = buildKubefile(t, img(), "FROM "+base+"\nLABEL org.opencontainers.image.title=db org.opencontainers.image.version=1.0\nENV TIER=db\nCOPY db.yaml /manifests/db.yaml\nCMD kubectl apply -f manifests/db.yaml\nAPP db local://db.yaml\n",
 		map[string]string{"db.yaml": pod("db", "redis:7")})
-	b = buildKubefile(t, img(), "FROM "+base+"\nLABEL org.opencontainers.image.title=api org.opencontainers.image.version=2.0\nENV TIER=api\nCOPY api.yaml /manifests/api.yaml\nCMD kubectl apply -f manifests/api.yaml\n",
-		map[string]string{"api.yaml": pod("api", "acme/api:2")})
+	b = buildKubefile(t, img(), "FROM "+base+"\nLABEL org.opencontainers.image.title=api org.opencontainers.image.version=2.0\nENV TIER=api\nCOPY api.yaml /manifests/api.yaml\nCMD kubectl apply -f manifests/api.yaml\nAPP api local://api.yaml\nAPP tools local://tools.sh\nLAUNCH [\"api\"]\n",
+		map[string]string{"api.yaml": pod("api", "acme/api:2"), "tools.sh": "echo tools\n"})
 	return base, a, b
 }
 
@@ -87,6 +87,13 @@ func TestMerge(t *testing.T) {
 	}
 	if !slices.Equal(idx.Env, []string{"TIER=api"}) {
 		t.Errorf("env = %q, want the last value of TIER", idx.Env)
+	}
+	// The apps of both, and their default launches one after the other.
+	if got := idx.AppNames(); !slices.Equal(got, []string{"db", "api", "tools"}) {
+		t.Errorf("apps = %v, want db, api, tools", got)
+	}
+	if !slices.Equal(idx.Launch, []string{"db", "api"}) {
+		t.Errorf("launch = %v, want db then api", idx.Launch)
 	}
 	// The union of files (each path with the content of its input) and images.
 	for _, in := range []*payload.Reader{ra, rb} {

@@ -24,6 +24,8 @@ type union struct {
 	env       []string
 	cmds      []string
 	images    []payload.Image
+	apps      []payload.App
+	launch    []string
 	layout    *v1.IndexManifest // images/index.json, the union of the inputs'
 	notes     []string
 }
@@ -56,6 +58,9 @@ func unite(ins []input) (*union, error) {
 				return nil, fmt.Errorf("image %s: %s carries %s, %s carries %s: rebuild one of them so that both carry the same",
 					im.Name, prev.from, prev.f.Digest, in.name, im.Digest)
 			}
+		}
+		if err := u.addApps(in.name, idx); err != nil {
+			return nil, err
 		}
 		if err := u.addLayout(in); err != nil {
 			return nil, err
@@ -93,6 +98,26 @@ func (u *union) addFile(i int, name string, f payload.File) error {
 		return fmt.Errorf("%s: a symlink to %s in %s, to %s in %s", f.Path, p.Target, prev.from, f.Target, name)
 	case p.Mode != f.Mode:
 		return fmt.Errorf("%s: mode %v in %s, %v in %s", f.Path, p.Mode, prev.from, f.Mode, name)
+	}
+	return nil
+}
+
+// addApps adds an input's applications: an app of a name another input has
+// must be the same app; the default launch lists follow each other.
+func (u *union) addApps(name string, idx *payload.Index) error {
+	for _, a := range idx.Apps {
+		i := slices.IndexFunc(u.apps, func(b payload.App) bool { return b.Name == a.Name })
+		switch {
+		case i < 0:
+			u.apps = append(u.apps, a)
+		case u.apps[i].Kind != a.Kind || u.apps[i].Size != a.Size || !slices.Equal(u.apps[i].Launch, a.Launch):
+			return fmt.Errorf("app %s: %s carries another app of that name than an earlier installer", a.Name, name)
+		}
+	}
+	for _, l := range idx.Launch {
+		if !slices.Contains(u.launch, l) {
+			u.launch = append(u.launch, l)
+		}
 	}
 	return nil
 }

@@ -40,7 +40,6 @@ var rules = []rule{
 			"sigs.k8s.io/yaml",
 			"github.com/distribution/reference",
 			"github.com/CycloneDX/cyclonedx-go", // packer/sbom, the bill of materials
-			"github.com/CycloneDX/cyclonedx-go", // packer/sbom, the bill of materials
 			"golang.org/x/sync/errgroup",        // packer/artifact: blobs sent and fetched in parallel
 			ggcr},
 		// packer/artifact's tests: a distribution/v3 registry, with htpasswd.

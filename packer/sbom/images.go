@@ -179,10 +179,7 @@ func (l *layout) referrers(name string, d descriptor) ([]cdx.Component, error) {
 		if err := l.doc(rd, &m); err != nil {
 			return nil, fmt.Errorf("referrer %s: %w", rd, err)
 		}
-		at := m.ArtifactType
-		if at == "" && m.Config != nil {
-			at = m.Config.MediaType
-		}
+		at := artifactType(m)
 		props := []cdx.Property{{Name: PropArtifactType, Value: at}, {Name: PropPath, Value: pull.BlobDir + "/" + strings.TrimPrefix(rd, "sha256:")}}
 		if m.Subject != nil {
 			props = append(props, cdx.Property{Name: PropSubject, Value: m.Subject.Digest})
@@ -195,6 +192,25 @@ func (l *layout) referrers(name string, d descriptor) ([]cdx.Component, error) {
 		})
 	}
 	return out, nil
+}
+
+// emptyConfig is the config of an artifact that has none (OCI 1.1).
+const emptyConfig = "application/vnd.oci.empty.v1+json"
+
+// artifactType is what a referrer is: its artifactType, else its config's
+// media type (as the referrers API answers), else, for an artifact pushed
+// with an empty config and no type, its first layer's media type.
+func artifactType(m manifest) string {
+	if m.ArtifactType != "" {
+		return m.ArtifactType
+	}
+	if m.Config != nil && m.Config.MediaType != emptyConfig && m.Config.MediaType != "" {
+		return m.Config.MediaType
+	}
+	if len(m.Layers) > 0 {
+		return m.Layers[0].MediaType
+	}
+	return "application/octet-stream"
 }
 
 // layers is one property per layer digest, in the manifest's order.
