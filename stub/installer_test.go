@@ -52,6 +52,8 @@ type installerSpec struct {
 	labels map[string]string
 	cmds   []string
 	images []payload.Image // what the index says is carried (the layout is in files)
+	apps   []payload.App   // their files are in files
+	launch []string
 }
 
 // writeInstaller writes the real stub with a payload appended to path, as
@@ -94,7 +96,7 @@ func writeInstaller(t testing.TB, path string, spec installerSpec) string {
 		w.Abort()
 		t.Fatal(err)
 	}
-	meta := payload.Meta{Platform: "linux/amd64", Labels: spec.labels, Cmds: spec.cmds, Images: spec.images}
+	meta := payload.Meta{Platform: "linux/amd64", Labels: spec.labels, Cmds: spec.cmds, Images: spec.images, Apps: spec.apps, Launch: spec.launch}
 	for i, p := range paths {
 		e := spec.files[p]
 		size := e.size
