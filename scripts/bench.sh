@@ -17,6 +17,9 @@ bench ./packer BenchmarkMerge 3x
 
 section "image pulls: 8 images from a loopback registry vs skopeo copy + tar|zstd (issue 3)"
 bench ./packer/pull BenchmarkStore
+section "installers in a registry: pull vs skopeo copy; bytes a derived push sends vs its new blobs (issue 12)"
+bench ./packer/artifact BenchmarkPullVsSkopeo 3x
+go test -count=1 -v -run TestDerivedPushSendsOnlyNew ./packer/artifact 2>&1 | grep -E 'derived push|new chunks' || true
 section "embedded registry: ready time, blob download vs cat (issue 3)"
 bench ./registry 'BenchmarkReady|BenchmarkBlobDownload'
 section "image discovery over the corpus (issue 3)"
