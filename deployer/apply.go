@@ -41,6 +41,9 @@ func Apply(ctx context.Context, c *clusterfile.Cluster, opts Options) error {
 	if err := r.checkPlugins(); err != nil {
 		return r.finish(err)
 	}
+	if err := r.checkApps(); err != nil {
+		return r.finish(err)
+	}
 	if err := r.checkUpgrade(); err != nil {
 		return r.finish(err)
 	}

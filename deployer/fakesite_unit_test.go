@@ -48,6 +48,8 @@ type fakePayload struct {
 	files  map[string]string
 	cmds   []string
 	labels map[string]string
+	apps   []payload.App // carried apps; their files go in files
+	launch []string
 }
 
 // newFakePayload writes an installer with a small rootfs and one carried
@@ -80,7 +82,7 @@ func newFakePayload(t *testing.T, spec fakePayload) *payload.Reader {
 	for p, b := range files {
 		rootfs[p] = []byte(b)
 	}
-	return payloadtest.Write(t, rootfs, payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds,
+	return payloadtest.Write(t, rootfs, payload.Meta{Platform: "linux/amd64", Labels: labels, Cmds: cmds, Apps: spec.apps, Launch: spec.launch,
 		Images: []payload.Image{{Name: "docker.io/library/nginx:1.27", Digest: "sha256:" + strings.Repeat("1", 64), Platform: "linux/amd64", Size: 1}}})
 }
 

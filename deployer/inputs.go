@@ -72,11 +72,12 @@ func (r *run) hostInitInputs(ip string) string {
 
 // appInputs are what CMD line i runs with: the line, every file of the
 // rootfs it may read (manifests, charts, scripts), and the environment.
+// The apps' files are their launches' inputs (launchInputs), not a CMD's.
 func (r *run) appInputs(i int) string {
 	idx := r.opts.Payload.Index()
 	lines := []string{"cmd " + idx.Cmds[i]}
 	for _, f := range idx.Files {
-		if !strings.HasPrefix(f.Path, imagesDir) {
+		if !strings.HasPrefix(f.Path, imagesDir) && !strings.HasPrefix(f.Path, payload.AppsDir) {
 			lines = append(lines, fileLines([]payload.File{f})...)
 		}
 	}
