@@ -61,6 +61,17 @@ func (r *run) futureHostname(ip, current string) (string, error) {
 	return name, nil
 }
 
+// hostnameScript sets the host name (%[2]s) through hostnamectl where
+// systemd runs, else hostname and /etc/hostname, and names the host's own
+// address by it in /etc/hosts (%[3]s: hostsLineScript; reset removes it).
+const hostnameScript = `# %[1]s: host name %[2]s
+set -e
+if [ "$(hostname)" != %[2]s ]; then
+  hostnamectl set-hostname %[2]s 2>/dev/null || { hostname %[2]s && printf '%%s\n' %[2]s > /etc/hostname; }
+fi
+[ "$(hostname)" = %[2]s ] || { echo "the host name is still $(hostname)" >&2; exit 1; }
+%[3]s`
+
 // setHostnames runs the HOSTNAME plugins on the targets they name.
 func (r *run) setHostnames(ctx context.Context, phase string) error {
 	lines := r.nodeLines(clusterfile.PluginHostname)
@@ -72,9 +83,7 @@ func (r *run) setHostnames(ctx context.Context, phase string) error {
 			return nil
 		}
 		name := n.l.Hostname // checked: a DNS subdomain, nothing to quote
-		script := fmt.Sprintf("# %s: host name %s\nset -e\nif [ \"$(hostname)\" != %s ]; then\n"+
-			"  if ! { command -v hostnamectl >/dev/null 2>&1 && hostnamectl set-hostname %[2]s 2>/dev/null; }; then hostname %[2]s; printf '%%s\\n' %[2]s > /etc/hostname; fi\nfi\n%s",
-			what, name, hostsLineScript(name, n.l.IP))
+		script := fmt.Sprintf(hostnameScript, what, name, hostsLineScript(name, n.l.IP))
 		if out, err := r.exec(ctx, phase, n.l.IP, script, nil); err != nil {
 			err = r.pluginFailure(what, n.l.IP, out, err)
 			r.emit(event.Event{Type: event.HostFail, Phase: phase, Host: n.l.IP, Message: err.Error()})

@@ -2,6 +2,7 @@ package deployer
 
 import (
 	"context"
+	"encoding/json"
 	"regexp"
 	"slices"
 	"strings"
@@ -224,5 +225,180 @@ func TestUnitNodePlugins(t *testing.T) {
 	}
 	if tl := timeline(s, m, 1); len(tl) != 0 {
 		t.Errorf("the join ran on host 1: %q", tl)
+	}
+}
+
+// An EXEC plugin's executable is sent from the installer for the run and
+// given the cluster and its host as JSON on stdin, without any password; one
+// the installer does not carry is an error before any host is touched.
+func TestUnitExecPluginInput(t *testing.T) {
+	ctx := context.Background()
+	exe := "#!/bin/sh\ncat > /tmp/input.json\n"
+	s := newFakeSite(t, 3, fakePayload{files: map[string]string{"plugins/report": exe}})
+	pluginRuns(s, nil)
+	cf := pluginDocs("report", "  type: EXEC\n  action: post-init-host\n  scope: node\n  data: plugins/report\n")
+	cf = strings.Replace(cf, "roles: [node]\n", "roles: [node]\n    env: [DISK=/dev/vdb]\n", 1)
+	m := s.mark()
+	if err := Apply(ctx, s.cluster(cf), s.opts()); err != nil {
+		t.Fatal(err)
+	}
+	heredoc := regexp.MustCompile(`(?s)\n'(/var/lib/sealpack/plugins/report\.[0-9a-f]+)' <<'(SEALPACK_JSON_[0-9a-f]+)'\n(.*?)\n(SEALPACK_JSON_[0-9a-f]+)\n`)
+	for i := range 3 {
+		var script string
+		var wrote []sshtest.Call
+		for _, c := range s.callsSince(m, i) {
+			if c.Op == "run" && strings.HasPrefix(c.Script, `# plugin "report"`) {
+				script = c.Script
+			}
+			if c.Op == "write" && strings.HasPrefix(c.Path, stateDir+"/plugins/report.") {
+				wrote = append(wrote, c)
+			}
+		}
+		if i == 0 {
+			if script != "" || len(wrote) > 0 {
+				t.Errorf("master0 is not in the scope, yet ran the plugin")
+			}
+			continue
+		}
+		hm := heredoc.FindStringSubmatch(script)
+		if hm == nil || hm[2] != hm[4] {
+			t.Fatalf("host %d: no JSON given on stdin:\n%s", i, script)
+		}
+		if len(wrote) != 1 || string(wrote[0].Data) != exe || wrote[0].Mode != 0o700 || wrote[0].Path != hm[1]+partSuffix {
+			t.Errorf("host %d: the executable was sent as %+v", i, wrote)
+		}
+		if !strings.Contains(script, "\nrm -f '"+hm[1]+"'") {
+			t.Errorf("host %d: the executable's copy is not removed:\n%s", i, script)
+		}
+		var in PluginInput
+		if err := json.Unmarshal([]byte(hm[3]), &in); err != nil {
+			t.Fatalf("host %d: %v\n%s", i, err, hm[3])
+		}
+		if in.Version != 1 || in.Plugin != "report" || in.Action != "post-init-host" || in.Cluster.Name != "unit" || in.Cluster.Master0 != s.ips[0] ||
+			!slices.Equal(in.Cluster.Masters, s.ips[:1]) || !slices.Equal(in.Cluster.Nodes, s.ips[1:]) || in.Cluster.Rootfs != RootfsDir ||
+			in.Host.IP != s.ips[i] || in.Host.Role != "node" || !slices.Equal(in.Host.Roles, []string{"node"}) || in.Host.Env["DISK"] != "/dev/vdb" ||
+			in.Host.Env["SEALPACK_ROLE"] != "node" {
+			t.Errorf("host %d: stdin %s", i, hm[3])
+		}
+		if strings.Contains(script, "root-password") {
+			t.Errorf("host %d: the password reached the plugin", i)
+		}
+	}
+
+	s = newFakeSite(t, 3, fakePayload{})
+	err := Apply(ctx, s.cluster(cf), s.opts())
+	if err == nil || !strings.Contains(err.Error(), `plugin "report": plugins/report is not a file of this installer's rootfs`) {
+		t.Fatalf("error %v", err)
+	}
+	for i := range 3 {
+		if n := len(s.host(i).Calls()); n != 0 {
+			t.Errorf("host %d: %d operations for an installer without the plugin", i, n)
+		}
+	}
+}
+
+// Preflight checks the names the hosts will have: two hosts of one name
+// pass when a HOSTNAME plugin renames one; a plugin that would rename a host
+// that already joined fails, as does a new name that another host has.
+func TestUnitPreflightHostnames(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name, plugin string
+		want         string // part of the error; "" for success
+	}{
+		{"clash", "", `hostname "same" is also used by`},
+		{"renamed", "{{1}} node-1", ""},
+		{"renamed to a taken name", "{{1}} host-2", `hostname "host-2" is also used by`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newFakeSite(t, 3, fakePayload{})
+			pluginRuns(s, nil)
+			s.names[s.ips[0]], s.names[s.ips[1]] = "same", "same"
+			cf := unitCluster
+			if tt.plugin != "" {
+				cf = pluginDocs("names", "  type: HOSTNAME\n  data: |\n    "+tt.plugin+"\n")
+			}
+			opts := s.opts()
+			opts.DryRun = true
+			err := Apply(ctx, s.cluster(cf), opts)
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Errorf("error %v, want %q", err, tt.want)
+			}
+		})
+	}
+
+	s := newFakeSite(t, 3, fakePayload{})
+	pluginRuns(s, nil)
+	if err := Apply(ctx, s.cluster(unitCluster), s.opts()); err != nil {
+		t.Fatal(err)
+	}
+	m := s.mark()
+	err := Apply(ctx, s.cluster(pluginDocs("names", "  type: HOSTNAME\n  data: {{1}} renamed\n")), s.opts())
+	if err == nil || !strings.Contains(err.Error(), "a HOSTNAME plugin names it renamed, but it joined the cluster as host-1") {
+		t.Errorf("renaming a node: %v", err)
+	}
+	if tl := timeline(s, m, 1); len(tl) != 0 {
+		t.Errorf("host 1 changed: %q", tl)
+	}
+}
+
+// The plan (--dry-run) says which plugins would run where and when, and
+// leaves out what is done; reset runs pre-clean-host and post-clean-host
+// around each host's cleanup.
+func TestUnitPluginPlanAndClean(t *testing.T) {
+	ctx := context.Background()
+	s := newFakeSite(t, 3, fakePayload{files: map[string]string{"plugins/report": "#!/bin/sh\n"}})
+	pluginRuns(s, nil)
+	c := s.cluster(pluginDocs(
+		"check", "  type: SHELL\n  action: pre-init-host|pre-clean-host\n  scope: node\n  data: echo check\n",
+		"names", "  type: HOSTNAME\n  data: \"{{0}} master-0\"\n",
+		"report", "  type: EXEC\n  action: post-install|post-clean-host\n  data: report\n",
+		"zone", "  type: LABEL\n  data: \"{{1}} zone=a\"\n",
+	))
+	opts := s.opts()
+	opts.DryRun = true
+	m := s.mark()
+	if err := Apply(ctx, c, opts); err != nil {
+		t.Fatal(err)
+	}
+	var plan []string
+	for _, e := range s.eventsSince(m, func(e event.Event) bool { return e.Type == event.Plan && strings.Contains(e.Message, "plugin ") }) {
+		plan = append(plan, e.Phase+" "+e.Message)
+	}
+	want := []string{
+		"host-init " + s.ips[0] + `: plugin "names" (HOSTNAME): host name master-0`,
+		"host-init " + s.ips[1] + `: plugin "check" (SHELL at pre-init-host)`,
+		"host-init " + s.ips[2] + `: plugin "check" (SHELL at pre-init-host)`,
+		"join-nodes " + s.ips[0] + `: plugin "zone" (LABEL): kubectl label 'zone=a' on its node`,
+		"join-nodes " + s.ips[0] + `: plugin "report" (EXEC plugins/report at post-install)`,
+	}
+	if !slices.Equal(plan, want) {
+		t.Errorf("plan\n  %s\nwant\n  %s", strings.Join(plan, "\n  "), strings.Join(want, "\n  "))
+	}
+	if err := Apply(ctx, c, s.opts()); err != nil {
+		t.Fatal(err)
+	}
+	m = s.mark()
+	if err := Reset(ctx, c, s.opts()); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"clean", `plugin "report" (EXEC plugins/report at post-clean-host)`}, {`plugin "check" (SHELL at pre-clean-host)`, "clean", `plugin "report" (EXEC plugins/report at post-clean-host)`}} {
+		var got []string
+		for _, c := range s.callsSince(m, i) {
+			switch {
+			case c.Op != "run":
+			case strings.HasPrefix(c.Script, "# plugin "):
+				got = append(got, strings.TrimSuffix(strings.TrimPrefix(firstLine(c.Script), "# "), " ..."))
+			case strings.Contains(c.Script, "kubeadm reset -f"):
+				got = append(got, "clean")
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("host %d: reset ran %q, want %q", i, got, want)
+		}
+	}
+	if steps := s.steps(); len(steps) != 0 {
+		t.Errorf("reset left records %q", steps)
 	}
 }
