@@ -9,6 +9,7 @@ import (
 
 func newInspectCmd() *cobra.Command {
 	var asJSON bool
+	var sbomOnly bool // --sbom: the bill of materials alone
 	cmd := &cobra.Command{
 		Use:   "inspect",
 		Short: "Show what this installer carries: name, version, platform, images, files, sizes",
@@ -19,6 +20,9 @@ func newInspectCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
+			if sbomOnly {
+				return writeSBOM(cmd.OutOrStdout(), r)
+			}
 			rep := r.Report()
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
@@ -35,5 +39,6 @@ func newInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().BoolVar(&sbomOnly, "sbom", false, "print the bill of materials (CycloneDX 1.5 JSON) alone")
 	return cmd
 }

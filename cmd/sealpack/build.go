@@ -77,6 +77,8 @@ current directory) and writes one self-installing executable.
 	f.StringVarP(&opts.Output, "output", "o", "app-installer.run", "installer to write")
 	f.StringVar(&platform, "platform", defaultPlatform(), "target platform: "+strings.Join(packer.Platforms(), " or ")+"; several joined by , carry images for mixed clusters (the first is the installer's)")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.BoolVar(&opts.NoSBOM, "no-sbom", false, "leave the bill of materials out (to measure its cost)")
+	f.MarkHidden("no-sbom")
 	images.register(cmd)
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "set an ARG: K=V (K alone takes $K from the environment); repeatable")
 	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size (e.g. 4000M for FAT32), K/M/G are powers of 1024")

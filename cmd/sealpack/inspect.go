@@ -15,6 +15,7 @@ func newInspectCmd() *cobra.Command {
 		platform string
 		reg      registryFlags
 	)
+	var sbomOnly bool // --sbom: the bill of materials alone
 	cmd := &cobra.Command{
 		Use:   "inspect FILE|REF",
 		Short: "Show what an installer carries (any platform's installer; REF: one in a registry, from its manifest and config)",
@@ -36,6 +37,9 @@ func newInspectCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
+			if sbomOnly {
+				return writeSBOM(cmd.OutOrStdout(), r)
+			}
 			rep := r.Report()
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
@@ -52,6 +56,7 @@ func newInspectCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
+	cmd.Flags().BoolVar(&sbomOnly, "sbom", false, "print the bill of materials (CycloneDX 1.5 JSON) alone")
 	cmd.Flags().StringVar(&platform, "platform", "", "REF of several platforms: the one to show (default: this machine's)")
 	reg.register(cmd, true)
 	return cmd
