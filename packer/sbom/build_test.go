@@ -68,7 +68,7 @@ func newSite(t *testing.T, referrersAPI bool) site {
 	return s
 }
 
-func platformImage(t *testing.T, arch string) v1.Image {
+func platformImage(t testing.TB, arch string) v1.Image {
 	t.Helper()
 	img, err := random.Image(512, 2)
 	if err != nil {

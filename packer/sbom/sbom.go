@@ -50,6 +50,9 @@ func Build(in Input) ([]byte, error) {
 		return nil, err
 	}
 	bom := cdx.NewBOM()
+	// Written as 1.5 from the start: EncodeVersion would deep-copy the
+	// document through gob to convert it, a fifth of a build's time.
+	bom.SpecVersion, bom.JSONSchema = cdx.SpecVersion1_5, "http://cyclonedx.org/schema/bom-1.5.schema.json"
 	bom.Metadata = metadata(in)
 	comps := make([]cdx.Component, 0, len(in.Files)+len(imgs))
 	for _, f := range in.Files {
@@ -77,7 +80,7 @@ func encode(bom *cdx.BOM) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
 	enc.SetPretty(true).SetEscapeHTML(false)
-	if err := enc.EncodeVersion(bom, cdx.SpecVersion1_5); err != nil {
+	if err := enc.Encode(bom); err != nil {
 		return nil, fmt.Errorf("encoding the bill of materials: %w", err)
 	}
 	return buf.Bytes(), nil
