@@ -91,7 +91,7 @@ var rules = []rule{
 			"internal/progress", "internal/version",
 			"github.com/spf13/cobra",
 			"github.com/google/go-containerregistry/pkg/authn"},
-		tests: []string{ggcr}},
+		tests: []string{ggcr, testhost, fakek8stest}}, // the composed installer installed on test hosts
 
 	// internal/: shared helpers (imported by cmd and stub), test helpers
 	// (imported by tests only) and tools (imported by nothing).
