@@ -42,6 +42,13 @@ func fixtures(t testing.TB) map[string][]byte {
 		flipped := bytes.Clone(b)
 		flipped[len(b)/2] ^= 1
 		os.WriteFile(filepath.Join(dir, "flipped.payload"), flipped, 0o644)
+		// Signed: a block between index and trailer (signature.go), and
+		// the same with a byte of the block flipped.
+		signed, _ := os.ReadFile(build(t, t.TempDir(), files, WithChunkSize(1024), WithSigner(fakeSigner("vendor"))))
+		os.WriteFile(filepath.Join(dir, "signed.payload"), signed, 0o644)
+		garbled := bytes.Clone(signed)
+		garbled[len(signed)-TrailerSize-5] ^= 1
+		os.WriteFile(filepath.Join(dir, "signed-garbled.payload"), garbled, 0o644)
 	}
 	out := map[string][]byte{}
 	ents, _ := os.ReadDir(dir)
@@ -57,10 +64,11 @@ func fixtures(t testing.TB) map[string][]byte {
 
 func TestFixtures(t *testing.T) {
 	fx := fixtures(t)
-	if len(fx) < 3 {
+	if len(fx) < 5 {
 		t.Fatal("fixtures missing; run go test ./payload -run TestFixtures -update")
 	}
-	for name, want := range map[string]bool{"small.payload": true, "truncated.payload": false, "flipped.payload": false} {
+	for name, want := range map[string]bool{"small.payload": true, "truncated.payload": false, "flipped.payload": false,
+		"signed.payload": true, "signed-garbled.payload": false} {
 		err := readAll(fx[name])
 		if (err == nil) != want {
 			t.Errorf("%s: err = %v, want ok=%v", name, err, want)
@@ -174,4 +182,36 @@ func wrapIndex(enc *zstd.Encoder, index, head []byte) []byte {
 	}
 	tr := trailer{version: Version, stubSize: stub, indexOffset: int64(len(head)), indexLen: int64(len(stored)), indexSHA: sha256.Sum256(stored)}
 	return append(append(bytes.Clone(head), stored...), tr.marshal()...)
+}
+
+// FuzzSignature puts fuzzed bytes between the index and a trailer flagged
+// signed: whatever they are, the reader opens the installer, bounds what it
+// reads, and either returns the block's content or says why not, without
+// panicking.
+func FuzzSignature(f *testing.F) {
+	fx := fixtures(f)
+	base := fx["small.payload"]
+	for _, name := range []string{"signed.payload", "signed-garbled.payload"} {
+		b := fx[name]
+		tr, err := parseTrailer(b[len(b)-TrailerSize:], int64(len(b)))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b[tr.indexOffset+tr.indexLen : len(b)-TrailerSize])
+	}
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, gap []byte) {
+		b := withGap(t, base, gap)
+		r, err := NewReader(bytes.NewReader(b), int64(len(b)), nil)
+		if err != nil {
+			t.Fatalf("the block made the installer unreadable: %v", err)
+		}
+		sig, err := r.Signature()
+		if err == nil && !bytes.Equal(gap[signatureHeaderSize:], sig) {
+			t.Fatalf("Signature() = %q from a block of %d bytes", sig, len(gap))
+		}
+		if err != nil && sig != nil {
+			t.Fatal("content returned with an error")
+		}
+	})
 }

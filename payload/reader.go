@@ -36,6 +36,9 @@ type Reader struct {
 	files   map[string]*File
 	closers []io.Closer
 	cache   chunkCache
+	signed  bool   // the trailer says so (signature.go)
+	sig     []byte // the signature block's content
+	sigErr  error  // why the block cannot be read
 
 	ownersOnce sync.Once
 	owners     map[int64]string // data offset of a chunk -> a file it holds
@@ -88,6 +91,9 @@ func newReader(ra io.ReaderAt, size int64, parts PartOpener) (*Reader, error) {
 		return nil, err
 	}
 	r := &Reader{file: ra, size: size, index: idx, digest: fmt.Sprintf("sha256:%x", t.indexSHA), blobs: map[string]*Blob{}, files: map[string]*File{}}
+	if r.signed = t.signed; t.signed {
+		r.sig, r.sigErr = readSignature(ra, size, t)
+	}
 	for i := range idx.Blobs {
 		r.blobs[idx.Blobs[i].Digest] = &idx.Blobs[i]
 	}

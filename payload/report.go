@@ -33,6 +33,8 @@ type Report struct {
 	PayloadBytes int64             `json:"payloadBytes"`
 	ContentBytes int64             `json:"contentBytes"` // uncompressed rootfs bytes
 	Blobs        int               `json:"blobs"`
+	Index        string            `json:"index"`          // sha256 of the stored index: what a signature signs
+	Signature    ReportSignature   `json:"signature"`      // Report sets Signed (signature.go)
 	SBOM         string            `json:"sbom,omitempty"` // digest of the bill of materials (inspect --sbom prints it)
 }
 
@@ -51,7 +53,8 @@ func (r *Reader) Report() *Report {
 	rep := &Report{
 		Name: x.Labels[LabelTitle], Version: x.Labels[LabelVersion], Platform: x.Platform,
 		Labels: x.Labels, Env: x.Env, Cmds: x.Cmds, Images: x.Images, Parts: x.Parts,
-		StubBytes: x.StubSize, PayloadBytes: r.PayloadBytes(), Blobs: len(x.Blobs), SBOM: x.SBOM,
+		StubBytes: x.StubSize, PayloadBytes: r.PayloadBytes(), Blobs: len(x.Blobs),
+		Index: r.Digest(), Signature: ReportSignature{Signed: r.Signed()}, SBOM: x.SBOM,
 	}
 	if rep.Labels == nil {
 		rep.Labels = map[string]string{}
@@ -163,6 +166,8 @@ func (rep *Report) summary(tw *tabwriter.Writer, files, dirs int) {
 		fmt.Fprintf(tw, "Version:\t%s\n", rep.Version)
 	}
 	fmt.Fprintf(tw, "Platform:\t%s\n", rep.Platform)
+	fmt.Fprintf(tw, "Signature:\t%s\n", rep.Signature)
+	fmt.Fprintf(tw, "Index:\t%s\n", rep.Index)
 	fmt.Fprintf(tw, "Size:\t%s payload (%s of content, %d blobs) + %s installer program\n",
 		HumanBytes(rep.PayloadBytes), HumanBytes(rep.ContentBytes), rep.Blobs, HumanBytes(rep.StubBytes))
 	if len(rep.Parts) > 0 {

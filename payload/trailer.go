@@ -16,6 +16,13 @@ const TrailerSize = 88
 // PartHeaderSize is the fixed size of the header at the start of a split part.
 const PartHeaderSize = 64
 
+// Trailer flags. Readers ignore bits they do not know, so a reader from
+// before signatures reads a signed installer as an unsigned one.
+const (
+	flagSplit  = 1 << 0 // the data area lives in split parts
+	flagSigned = 1 << 1 // a signature block sits between index and trailer
+)
+
 var (
 	trailerMagic    = [8]byte{'S', 'P', 'A', 'K', 'T', 'R', 'L', '1'}
 	trailerEndMagic = [8]byte{'S', 'E', 'A', 'L', 'P', 'A', 'C', 'K'}
@@ -26,7 +33,8 @@ var (
 //
 //	0  magic "SPAKTRL1"      8
 //	8  version uint32        4
-//	12 flags uint32          4 (bit 0: data lives in split parts)
+//	12 flags uint32          4 (bit 0: data lives in split parts; bit 1: a
+//	                            signature block sits between index and trailer)
 //	16 stub size uint64      8 (= where the payload starts)
 //	24 index offset uint64   8 (absolute, in this file)
 //	32 index length uint64   8 (stored, zstd-compressed)
@@ -37,6 +45,7 @@ var (
 type trailer struct {
 	version     uint32
 	split       bool
+	signed      bool // a signature block fills the bytes between index and trailer
 	stubSize    int64
 	indexOffset int64
 	indexLen    int64
@@ -47,9 +56,14 @@ func (t *trailer) marshal() []byte {
 	b := make([]byte, TrailerSize)
 	copy(b[0:8], trailerMagic[:])
 	binary.LittleEndian.PutUint32(b[8:], t.version)
+	var flags uint32
 	if t.split {
-		binary.LittleEndian.PutUint32(b[12:], 1)
+		flags |= flagSplit
 	}
+	if t.signed {
+		flags |= flagSigned
+	}
+	binary.LittleEndian.PutUint32(b[12:], flags)
 	binary.LittleEndian.PutUint64(b[16:], uint64(t.stubSize))
 	binary.LittleEndian.PutUint64(b[24:], uint64(t.indexOffset))
 	binary.LittleEndian.PutUint64(b[32:], uint64(t.indexLen))
@@ -68,9 +82,11 @@ func parseTrailer(b []byte, fileSize int64) (*trailer, error) {
 	if crc32.ChecksumIEEE(b[:72]) != binary.LittleEndian.Uint32(b[72:]) {
 		return nil, &FormatError{Offset: at, Msg: "trailer checksum mismatch"}
 	}
+	flags := binary.LittleEndian.Uint32(b[12:])
 	t := &trailer{
 		version:     binary.LittleEndian.Uint32(b[8:]),
-		split:       binary.LittleEndian.Uint32(b[12:])&1 != 0,
+		split:       flags&flagSplit != 0,
+		signed:      flags&flagSigned != 0,
 		stubSize:    int64(binary.LittleEndian.Uint64(b[16:])),
 		indexOffset: int64(binary.LittleEndian.Uint64(b[24:])),
 		indexLen:    int64(binary.LittleEndian.Uint64(b[32:])),

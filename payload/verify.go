@@ -13,7 +13,8 @@ import (
 
 // Verify checks every byte of the installer: the stub against its hash and
 // every stored chunk against the index, each once (chunks are shared by small
-// blobs), in data order, using all cores. progress, when not
+// blobs), in data order, using all cores, and a signature block against its
+// checksum (what it signs is internal/signature's to check). progress, when not
 // nil, is called with byte counts as they are checked (from several goroutines).
 func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 	if progress == nil {
@@ -35,6 +36,9 @@ func (r *Reader) Verify(ctx context.Context, progress func(n int64)) error {
 		mu.Lock()
 		errs = append(errs, err)
 		mu.Unlock()
+	}
+	if _, err := r.Signature(); err != nil {
+		fail(err)
 	}
 	var wg sync.WaitGroup
 	for range runtime.GOMAXPROCS(0) {

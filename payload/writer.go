@@ -39,6 +39,7 @@ type Writer struct {
 	payload   int64                 // after Commit: bytes after the stub, parts included
 	parts     []Part                // after Commit
 	done      bool
+	signer    Signer // WithSigner
 }
 
 // stubCopy is a stub being written in the background.
@@ -279,7 +280,12 @@ func (w *Writer) commit(meta Meta) error {
 	if !t.split {
 		t.indexOffset += w.off
 	}
-	tail := append(stored, t.marshal()...)
+	block, err := w.signatureBlock(t.indexSHA, idx)
+	if err != nil {
+		return err
+	}
+	t.signed = block != nil
+	tail := append(append(stored, block...), t.marshal()...)
 	if _, err := w.f.WriteAt(tail, t.indexOffset); err != nil {
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
