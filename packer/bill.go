@@ -22,7 +22,6 @@ func (b *builder) bill(ctx context.Context, w *payload.Writer, meta payload.Meta
 	if b.opts.NoSBOM {
 		return "", nil
 	}
-	start := time.Now()
 	// A document is read from the image step's memory, else from where the
 	// rootfs entry that holds it is (the FROM installer, an image directory).
 	paths := map[string]string{}
@@ -41,6 +40,13 @@ func (b *builder) bill(ctx context.Context, w *payload.Writer, meta payload.Meta
 		}
 		return fs.ReadFile(b.fsys(), p)
 	}
+	return addBill(ctx, w, b.log, meta, read)
+}
+
+// addBill makes the bill of what meta will commit, reading the documents it
+// lists through read, and adds it to w.
+func addBill(ctx context.Context, w *payload.Writer, log io.Writer, meta payload.Meta, read func(digest string) ([]byte, error)) (string, error) {
+	start := time.Now()
 	data, err := sbom.Build(sbom.Input{Name: "sealpack installer", Platform: meta.Platform, Labels: meta.Labels,
 		Files: meta.Files, Images: meta.Images, Read: read})
 	if err != nil {
@@ -52,7 +58,7 @@ func (b *builder) bill(ctx context.Context, w *payload.Writer, meta payload.Meta
 	if err != nil {
 		return "", fmt.Errorf("storing the %s: %w", billName, err)
 	}
-	fmt.Fprintf(b.log, "bill of materials: CycloneDX 1.5, %d files, %d images, %s, in %s\n",
+	fmt.Fprintf(log, "bill of materials: CycloneDX 1.5, %d files, %d images, %s, in %s\n",
 		countFiles(meta.Files), len(meta.Images), payload.HumanBytes(int64(len(data))), time.Since(start).Round(time.Millisecond))
 	return digests[0], nil
 }

@@ -22,6 +22,7 @@ type MergeOptions struct {
 	Stub     func(platform string) (io.ReadCloser, error)
 	Log      io.Writer
 	Progress func(done, total int64) // as BuildOptions.Progress, over stored bytes
+	NoSBOM   bool                    // as BuildOptions.NoSBOM
 }
 
 // Merge writes one installer that carries the union of several: their
@@ -75,6 +76,11 @@ func Merge(ctx context.Context, opts MergeOptions) (*Result, error) {
 		Apps: u.apps, Launch: u.launch}
 	if len(meta.Labels) == 0 {
 		meta.Labels = nil
+	}
+	if !opts.NoSBOM {
+		if meta.SBOM, err = addBill(ctx, w, log, meta, u.read(ins)); err != nil {
+			return nil, err
+		}
 	}
 	if err := w.Commit(meta); err != nil {
 		return nil, err

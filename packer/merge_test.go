@@ -2,6 +2,7 @@ package packer
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,6 +121,31 @@ func TestMerge(t *testing.T) {
 	for _, n := range names {
 		if !strings.Contains(layout, n) {
 			t.Errorf("images/index.json lacks %s:\n%s", n, layout)
+		}
+	}
+	// A bill of the merged installer: every file and image of it.
+	raw, err := rc.SBOM()
+	if err != nil {
+		t.Fatalf("the merged installer's bill: %v", err)
+	}
+	var bill struct {
+		Components []struct{ Name string } `json:"components"`
+	}
+	if err := json.Unmarshal(raw, &bill); err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, c := range bill.Components {
+		listed[c.Name] = true
+	}
+	for _, f := range idx.Files {
+		if f.Type == payload.TypeFile && !listed[f.Path] {
+			t.Errorf("the bill does not list %s", f.Path)
+		}
+	}
+	for _, n := range names {
+		if !listed[n] && !listed[strings.SplitN(n, ":", 2)[0]] {
+			t.Errorf("the bill does not list image %s", n)
 		}
 	}
 	// Copied as stored: each blob's chunks are the input's, byte for byte.

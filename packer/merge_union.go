@@ -27,6 +27,7 @@ type union struct {
 	apps      []payload.App
 	launch    []string
 	layout    *v1.IndexManifest // images/index.json, the union of the inputs'
+	layoutRaw []byte            // as stored, once addLayoutIndex ran
 	notes     []string
 }
 
@@ -170,6 +171,7 @@ func (u *union) addLayoutIndex(ctx context.Context, w *payload.Writer) error {
 		return err
 	}
 	raw = append(raw, '\n')
+	u.layoutRaw = raw
 	ds, err := w.Add(ctx, []payload.Source{{Name: pull.IndexFile, Open: func() (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(raw)), nil
 	}}})
@@ -217,4 +219,25 @@ func (u *union) fileList() []payload.File {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out
+}
+
+// read returns a blob of the merged installer by digest, for its bill: the
+// new images/index.json, else from the first input that carries it.
+func (u *union) read(ins []input) func(string) ([]byte, error) {
+	return func(d string) ([]byte, error) {
+		if f, ok := u.files[pull.IndexFile]; ok && f.f.Digest == d {
+			return u.layoutRaw, nil
+		}
+		for _, in := range ins {
+			if _, ok := in.r.Blob(d); ok {
+				rc, err := in.r.Open(d)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", in.name, err)
+				}
+				defer rc.Close()
+				return io.ReadAll(rc)
+			}
+		}
+		return nil, fmt.Errorf("%s is in none of the installers", d)
+	}
 }
