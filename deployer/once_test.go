@@ -33,17 +33,22 @@ func TestAttemptOutlivesLostConnection(t *testing.T) {
 	if _, err := h.ExecInput(ctx, []byte("the-config\n"), "mkdir -p "+stateDir+" && cat > "+cfg); err != nil {
 		t.Fatal(err)
 	}
-	// A stand-in for kubeadm: it prints for 2 s, then copies its config.
-	command := `sh -c 'for i in 1 2 3 4 5 6 7 8 9 10; do echo "step $i"; echo $i > /tmp/progress; sleep 0.2; done; cat "$0" > /tmp/config-read' "$cfg"`
+	// A stand-in for kubeadm: it prints a line, waits at a gate the test
+	// opens once the connection is gone (so that no load can make it finish
+	// first), prints the rest, then copies its config.
+	command := `sh -c 'echo "step 1"; echo 1 > /tmp/progress; while ! test -e /tmp/gate; do sleep 0.05; done; for i in 2 3 4 5 6 7 8 9 10; do echo "step $i"; echo $i > /tmp/progress; done; cat "$0" > /tmp/config-read' "$cfg"`
 	ran := make(chan error, 1)
 	go func() {
 		_, err := c.Run(ctx, attemptScript("step", command, cfg))
 		ran <- err
 	}()
-	waitHost(t, h, "grep -q 2 /tmp/progress")
+	waitHost(t, h, "grep -qx 1 /tmp/progress")
 	c.Close()
 	if err := <-ran; err == nil {
 		t.Fatal("the command's run went on after its connection was closed")
+	}
+	if _, err := h.Exec(ctx, "touch /tmp/gate"); err != nil {
+		t.Fatal(err)
 	}
 	waitHost(t, h, "grep -q 10 /tmp/progress && test -e "+stateDir+"/step.rc && ! test -e "+stateDir+"/step.log")
 	out, err := h.Exec(ctx, "cat /tmp/config-read "+stateDir+"/step.rc; ls "+stateDir)
