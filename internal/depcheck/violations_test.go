@@ -61,6 +61,8 @@ var forbidden = []struct {
 		[]string{"internal/apilb imports deployer:"}},
 	{"the test installers take the deployer", []edge{{from: "internal/payloadtest", to: "deployer"}},
 		[]string{"internal/payloadtest imports deployer:"}},
+	{"the signature keys take the wizard", []edge{{from: "internal/signature", to: "tui"}},
+		[]string{"internal/signature imports tui:"}},
 	{"progress takes the wizard", []edge{{from: "internal/progress", to: "tui"}},
 		[]string{"internal/progress imports tui:"}},
 	{"testhost takes the deployer", []edge{{from: testhost, to: "deployer"}},
@@ -105,6 +107,8 @@ var forbidden = []struct {
 		[]string{"internal/kubeimages tests import internal/testhost:"}},
 	{"kubee2e tests take packer", []edge{{from: "internal/kubee2e", to: "packer", test: true}},
 		[]string{"internal/kubee2e tests import packer:"}},
+	{"signature tests take testhost", []edge{{from: "internal/signature", to: testhost, test: true}},
+		[]string{"internal/signature tests import internal/testhost:"}},
 
 	// Bans: through allowed imports only, so no allow-list objects.
 	{"helm into the installer through distribution", []edge{

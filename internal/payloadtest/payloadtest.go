@@ -20,13 +20,19 @@ import (
 // "stub"; the installer is closed when the test ends.
 func Write(t testing.TB, files map[string][]byte, meta payload.Meta) *payload.Reader {
 	t.Helper()
+	return WriteWith(t, files, meta)
+}
+
+// WriteWith is Write with the Writer's options (a signer, a split size).
+func WriteWith(t testing.TB, files map[string][]byte, meta payload.Meta, opts ...payload.Option) *payload.Reader {
+	t.Helper()
 	paths := make([]string, 0, len(files))
 	for p := range files {
 		paths = append(paths, p)
 	}
 	sort.Strings(paths)
 	out := filepath.Join(t.TempDir(), "app.run")
-	w, err := payload.Create(out)
+	w, err := payload.Create(out, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
