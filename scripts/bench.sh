@@ -15,6 +15,9 @@ go run ./internal/benchtool -sealpack bin/sealpack "$@"
 section "merge of two 500 MiB installers vs cat A B > C (issue 12)"
 bench ./packer BenchmarkMerge 3x
 
+section "bill of materials: build of 8 images and 400 files with the bill vs without (issue 14)"
+bench ./packer/sbom BenchmarkBuildBill 10x
+
 section "image pulls: 8 images from a loopback registry vs skopeo copy + tar|zstd (issue 3)"
 bench ./packer/pull BenchmarkStore
 section "installers in a registry: pull vs skopeo copy; bytes a derived push sends vs its new blobs (issue 12)"
