@@ -53,8 +53,10 @@ func TestInNetworkNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	// No containerd on these hosts: the CRI check is ignored, as a user
-	// would have to. The apiserver notices a silent kubelet after 2 s.
-	init := run(m0, "FAKEK8S_NODE_MONITOR_GRACE=2s kubeadm init --config /root/kubeadm.yaml --upload-certs --ignore-preflight-errors=CRI")
+	// would have to. The apiserver notices a silent kubelet after 3 s; the
+	// kubelets post their status every 200 ms (the master's too: at its
+	// default of 2 s, a busy machine let its node turn Unknown).
+	init := run(m0, "FAKEK8S_HEARTBEAT=200ms FAKEK8S_NODE_MONITOR_GRACE=3s kubeadm init --config /root/kubeadm.yaml --upload-certs --ignore-preflight-errors=CRI")
 	if m := joinWorkerRE.FindStringSubmatch(init); m == nil || m[1] != m0.IP+":6443" {
 		t.Fatalf("init:\n%s", init)
 	}
