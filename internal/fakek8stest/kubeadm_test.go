@@ -531,7 +531,8 @@ func TestResetCleans(t *testing.T) {
 }
 
 func TestReadyDelay(t *testing.T) {
-	m0 := newHost(t, "master0", "127.0.22.1", "FAKEK8S_READY_DELAY=1500ms")
+	// 5 s: long enough that no load makes it pass before the first look.
+	m0 := newHost(t, "master0", "127.0.22.1", "FAKEK8S_READY_DELAY=5s")
 	initMaster(t, m0, "")
 	_, nodes := m0.nodes(m0.admin())
 	if nodes["master0"].ready() != "False" {
@@ -541,7 +542,7 @@ func TestReadyDelay(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, "timed out waiting for the condition on nodes/master0") {
 		t.Fatalf("wait before ready: %s", r)
 	}
-	r = m0.mustRun(m0.admin(), "kubectl", "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=10s")
+	r = m0.mustRun(m0.admin(), "kubectl", "wait", "--for=condition=Ready", "nodes", "--all", "--timeout=30s")
 	if r.stdout != "node/master0 condition met\n" {
 		t.Fatalf("wait: %s", r)
 	}
