@@ -47,19 +47,7 @@ func (r *run) hostInitInputs(ip string) string {
 	if f, ok := r.opts.Payload.File(initHostScript); ok {
 		lines = append(lines, "script "+f.Digest)
 	}
-	env := r.env(ip)
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		switch k {
-		case "SEALPACK_REGISTRY", "SEALPACK_MASTERS", "SEALPACK_NODES":
-			continue
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
-		lines = append(lines, "env "+k+"="+env[k])
-	}
+	lines = append(lines, envLines(r.env(ip))...)
 	lines = append(lines, "hosts "+strings.Join(registryHosts(r.opts.Payload), ","),
 		"mirrors "+strings.Join(r.clusterRegistries(), ","),
 		"insecure "+strconv.FormatBool(r.cluster.Registry.Insecure),
@@ -90,4 +78,24 @@ func (r *run) appInputs(i int) string {
 func (r *run) installerID() InstallerID {
 	idx := r.opts.Payload.Index()
 	return InstallerID{Digest: r.opts.Payload.Digest(), Title: idx.Labels[payload.LabelTitle], Version: idx.Labels[payload.LabelVersion]}
+}
+
+// envLines are a step's environment as inputs, sorted, without the host
+// lists and the registry's address: a host joining or a registry moving is
+// not a change of what a step on another host ran.
+func envLines(env map[string]string) []string {
+	keys := make([]string, 0, len(env))
+	for k := range env {
+		switch k {
+		case "SEALPACK_REGISTRY", "SEALPACK_MASTERS", "SEALPACK_NODES":
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	lines := make([]string, len(keys))
+	for i, k := range keys {
+		lines[i] = "env " + k + "=" + env[k]
+	}
+	return lines
 }

@@ -239,19 +239,7 @@ func (r *run) pluginInputs(p clusterfile.Plugin, a clusterfile.Action, ip string
 	if a == clusterfile.PreScaleUp || a == clusterfile.PostScaleUp {
 		lines = append(lines, "joining "+strings.Join(keys, ","))
 	}
-	env := r.pluginEnv(p, a, ip)
-	names := make([]string, 0, len(env))
-	for k := range env {
-		switch k {
-		case "SEALPACK_REGISTRY", "SEALPACK_MASTERS", "SEALPACK_NODES":
-			continue
-		}
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	for _, k := range names {
-		lines = append(lines, "env "+k+"="+env[k])
-	}
+	lines = append(lines, envLines(r.pluginEnv(p, a, ip))...)
 	return digestOf(lines...)
 }
 
