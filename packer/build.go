@@ -118,6 +118,9 @@ func createOutput(opts BuildOptions) (*payload.Writer, error) {
 	if opts.SplitSize > 0 {
 		wopts = append(wopts, payload.WithSplit(opts.SplitSize))
 	}
+	if opts.Sign != nil {
+		wopts = append(wopts, payload.WithSigner(opts.Sign))
+	}
 	w, err := payload.Create(opts.Output, wopts...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot write the installer: %w", err)

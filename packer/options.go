@@ -46,6 +46,9 @@ type BuildOptions struct {
 	// instructions still run, since what they write may name images; the
 	// log says so at the first one.
 	DryRun bool
+	// Sign, when set, signs the installer as it is written
+	// (payload.WithSigner): sealpack build --sign-key.
+	Sign payload.Signer
 	// NoSBOM leaves the bill of materials out (a hidden --no-sbom, to
 	// measure what the bill costs); by default every installer carries one.
 	NoSBOM bool

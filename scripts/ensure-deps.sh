@@ -2,7 +2,8 @@
 # Installs, when missing, the Debian packages that the tests and the demo use:
 # real OpenSSH servers for the test hosts, iproute2 for their namespaces,
 # skopeo as a second registry client, zstd for the benchmark reference, tmux
-# for the wizard's terminal tests, sudo for the non-root SSH tests;
+# for the wizard's terminal tests, sudo for the non-root SSH tests, openssl and
+# jq for the README's check of a signature with standard tools;
 # systemd-nspawn and debootstrap for the test hosts that boot systemd, and
 # containerd, runc and iptables that the offline Kubernetes base carries.
 set -euo pipefail
@@ -17,6 +18,8 @@ have zstd || need+=(zstd)
 have tmux || need+=(tmux)
 have sudo || need+=(sudo)
 have sha256sum || need+=(coreutils)
+have openssl || need+=(openssl)
+have jq || need+=(jq)
 have systemd-nspawn || need+=(systemd-container)
 have debootstrap || need+=(debootstrap)
 [ -x /usr/bin/containerd ] || need+=(containerd)

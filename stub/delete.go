@@ -41,6 +41,9 @@ func newDeleteCmd() *cobra.Command {
 				return err
 			}
 			defer p.Close()
+			if _, err := requireSignature(p, "", c, f.clusterfile); err != nil {
+				return err
+			}
 			opts := deployOptions(cmd, f)
 			withImages(&opts, p)
 			if err := deployer.Delete(cmd.Context(), c, ips, opts); err != nil {

@@ -4,11 +4,16 @@ import (
 	"fmt"
 
 	"github.com/sealpack/sealpack/deployer"
+	"github.com/sealpack/sealpack/internal/signature"
 	"github.com/spf13/cobra"
 )
 
 func newInspectCmd() *cobra.Command {
-	var asJSON bool
+	var (
+		asJSON   bool
+		envelope bool
+		key      string
+	)
 	var sbomOnly bool // --sbom: the bill of materials alone
 	cmd := &cobra.Command{
 		Use:   "inspect",
@@ -23,7 +28,13 @@ func newInspectCmd() *cobra.Command {
 			if sbomOnly {
 				return writeSBOM(cmd.OutOrStdout(), r)
 			}
+			if envelope {
+				return signature.WriteEnvelope(cmd.OutOrStdout(), r)
+			}
 			rep := r.Report()
+			if rep.Signature, err = checkSignature(r, key); err != nil {
+				return checkFailed(err)
+			}
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
 			}
@@ -40,5 +51,7 @@ func newInspectCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().BoolVar(&sbomOnly, "sbom", false, "print the bill of materials (CycloneDX 1.5 JSON) alone")
+	cmd.Flags().BoolVar(&envelope, "signature", false, "print the signature envelope (DSSE JSON) alone, to check it with standard tools (see the README)")
+	cmd.Flags().StringVar(&key, "key", "", "check the signature with the key in this file (the vendor's NAME.pub)")
 	return cmd
 }

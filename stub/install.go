@@ -17,8 +17,9 @@ import (
 
 type installFlags struct {
 	hostFlags
-	unattended     bool
-	allowDowngrade bool
+	unattended       bool
+	allowDowngrade   bool
+	requireSignature string // a public key file the installer must be signed by
 }
 
 func runInstall(cmd *cobra.Command, f installFlags) error {
@@ -43,6 +44,9 @@ func runInstall(cmd *cobra.Command, f installFlags) error {
 		return err
 	}
 	defer p.Close()
+	if _, err := requireSignature(p, f.requireSignature, c, f.clusterfile); err != nil {
+		return err
+	}
 	opts := deployOptions(cmd, f.hostFlags)
 	opts.AllowDowngrade = f.allowDowngrade
 	withImages(&opts, p)

@@ -13,7 +13,7 @@ import (
 
 func newJoinCmd() *cobra.Command {
 	var f hostFlags
-	var masters, nodes string
+	var masters, nodes, requireSig string
 	cmd := &cobra.Command{
 		Use:   "join -f Clusterfile [--masters IPS] [--nodes IPS]",
 		Short: "Add masters and nodes to the installed cluster, and to the Clusterfile",
@@ -39,14 +39,18 @@ func newJoinCmd() *cobra.Command {
 			if len(ips) == 0 {
 				return fmt.Errorf("every host given is already in %s", f.clusterfile)
 			}
-			if err := askLogin(c, f.clusterfile, terminalPrompter(cmd.ErrOrStderr())); err != nil {
-				return err
-			}
 			p, err := openSelf()
 			if err != nil {
 				return err
 			}
 			defer p.Close()
+			// Before the password is asked for: a refused installer needs none.
+			if _, err := requireSignature(p, requireSig, c, f.clusterfile); err != nil {
+				return err
+			}
+			if err := askLogin(c, f.clusterfile, terminalPrompter(cmd.ErrOrStderr())); err != nil {
+				return err
+			}
 			opts := deployOptions(cmd, f)
 			withImages(&opts, p)
 			stop, err := startRegistry(p, &opts)
@@ -66,6 +70,7 @@ func newJoinCmd() *cobra.Command {
 	f.register(cmd, true)
 	cmd.Flags().StringVar(&masters, "masters", "", "masters to add: IPs, a,b or a-b")
 	cmd.Flags().StringVar(&nodes, "nodes", "", "nodes to add: IPs, a,b or a-b")
+	requireSignatureFlag(cmd, &requireSig)
 	return cmd
 }
 

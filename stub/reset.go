@@ -36,6 +36,9 @@ func newResetCmd() *cobra.Command {
 				return err
 			}
 			defer p.Close()
+			if _, err := requireSignature(p, "", c, f.clusterfile); err != nil {
+				return err
+			}
 			opts := deployOptions(cmd, f)
 			opts.Payload = p
 			return sudoAdvice(deployer.Reset(cmd.Context(), c, opts))

@@ -34,6 +34,7 @@ over SSH.
 	cmd.Flags().BoolVar(&opts.unattended, "unattended", false, "install without questions, from the Clusterfile given with -f")
 	opts.register(cmd, true)
 	cmd.Flags().BoolVar(&opts.allowDowngrade, "allow-downgrade", false, "install over a cluster that has a newer version of this installer")
+	requireSignatureFlag(cmd, &opts.requireSignature)
 	cmd.AddCommand(newInspectCmd(), newVerifyCmd(), newExtractCmd(), newVersionCmd(),
 		newJoinCmd(), newDeleteCmd(), newResetCmd(), newRegistryCmd(), newPushCmd(), newStatusCmd(), newAPILBCmd())
 	return cmd

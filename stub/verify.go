@@ -9,9 +9,10 @@ import (
 )
 
 func newVerifyCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "verify",
-		Short: "Check every byte of the installer (and its split parts) against its index",
+	var key string
+	cmd := &cobra.Command{
+		Use:   "verify [--key vendor.pub]",
+		Short: "Check the installer's signature (with --key), then every byte of it (and its split parts) against its index",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			r, err := openSelf()
@@ -19,6 +20,13 @@ func newVerifyCmd() *cobra.Command {
 				return err
 			}
 			defer r.Close()
+			// The signature first: it is over the index, which every byte
+			// is then checked against.
+			rs, err := checkSignature(r, key)
+			if err != nil {
+				return checkFailed(err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "signature: %s\n", rs)
 			bar := progress.New(cmd.ErrOrStderr(), r.VerifyBytes(), "verify")
 			err = r.Verify(cmd.Context(), bar.Add)
 			bar.Finish()
@@ -29,4 +37,6 @@ func newVerifyCmd() *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&key, "key", "", "check first that the installer is signed by the key in this file (the vendor's NAME.pub)")
+	return cmd
 }

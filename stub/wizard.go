@@ -41,6 +41,12 @@ func runWizard(cmd *cobra.Command, f installFlags) error {
 		}
 		save = wizardSavePath(f.clusterfile)
 	}
+	// Before the first screen: an installer that fails the signature the
+	// site requires does not even offer to install.
+	info := p.Report()
+	if info.Signature, err = requireSignature(p, f.requireSignature, initial, f.clusterfile); err != nil {
+		return err
+	}
 	// Absolute, so that the paths the done screen shows work from anywhere.
 	dir, err := filepath.Abs(stateDir(save))
 	if err != nil {
@@ -57,7 +63,7 @@ func runWizard(cmd *cobra.Command, f installFlags) error {
 	mark := filepath.Join(dir, verifiedMark+"-"+p.Index().StubSHA256[:16])
 	_, statErr := os.Stat(mark)
 	res, err := tui.Run(cmd.Context(), tui.Options{
-		Info:            p.Report(),
+		Info:            info,
 		License:         string(license),
 		Verify:          verifyFunc(p),
 		AlreadyVerified: statErr == nil,

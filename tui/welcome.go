@@ -9,6 +9,7 @@ import (
 
 	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/bubbles/viewport"
+	"github.com/charmbracelet/x/ansi"
 	tea "github.com/charmbracelet/bubbletea"
 
 	"github.com/sealpack/sealpack/payload"
@@ -210,6 +211,7 @@ func (w *welcomeScreen) view(width, height int) string {
 	row("Product", orDash(info.Name))
 	row("Version", orDash(info.Version))
 	row("Platform", info.Platform)
+	b.WriteString(w.signatureView(width))
 	row("Size", payload.HumanBytes(info.StubBytes+info.PayloadBytes))
 	row("Images", plural(len(info.Images), "container image", "container images"))
 	switch {
@@ -230,6 +232,30 @@ func (w *welcomeScreen) view(width, height int) string {
 	b.WriteString("\n You will need the IP addresses of the machines and an SSH user with its\n")
 	b.WriteString(" password or key. No machine is changed before every check has passed.\n")
 	return b.String()
+}
+
+// signatureView is the Signature row: NOT SIGNED, or who signed the
+// installer (name and key id, the id on a line of its own when both do not
+// fit) and whether the site's key checked it.
+func (w *welcomeScreen) signatureView(width int) string {
+	st, s := w.e.st, w.e.opts.Info.Signature
+	label := "   " + st.dim.Render(pad("Signature", 10)) + " "
+	indent := strings.Repeat(" ", 14)
+	switch {
+	case !s.Signed:
+		return label + st.warn.Render("NOT SIGNED") + "\n"
+	case s.Error != "":
+		return label + st.warn.Render(symWarn+" signed, but the signature cannot be read:") + "\n" + wrap(s.Error, width-1, indent)
+	}
+	by, id := "signed by "+s.Signer, "("+s.KeyID+")"
+	out := label + by + " " + id + "\n"
+	if len(indent)+ansi.StringWidth(by)+1+len(id) > width-1 {
+		out = label + by + "\n" + indent + id + "\n"
+	}
+	if s.CheckedWith != "" {
+		return out + indent + st.ok.Render(symOK) + " checked with " + s.CheckedWith + "\n"
+	}
+	return out + indent + st.dim.Render("not checked (--require-signature KEY checks it)") + "\n"
 }
 
 func (w *welcomeScreen) checkView(width int) string {

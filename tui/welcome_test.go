@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	tea "github.com/charmbracelet/bubbletea"
+
+	"github.com/sealpack/sealpack/payload"
 )
 
 const testLicence = `ACME PLATFORM LICENCE
@@ -135,5 +137,42 @@ func TestWelcomeCheckWaitsForFirstFrame(t *testing.T) {
 	}
 	if !done || calls.Load() != 1 {
 		t.Errorf("after the first tick: check done %v, %d calls; want done, 1 call", done, calls.Load())
+	}
+}
+
+// TestWelcomeSigned: the first screen says who signed the installer, with
+// the key id (on its own line when the name and the id do not fit), and
+// whether the site's key checked it.
+func TestWelcomeSigned(t *testing.T) {
+	const id = "SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU"
+	for _, tc := range []struct {
+		name    string
+		sig     payload.ReportSignature
+		width   int
+		want    []string
+		notWant string
+	}{
+		{"checked", payload.ReportSignature{Signed: true, Signer: "acme-industrial", KeyID: id, CheckedWith: "vendor.pub"}, 80,
+			[]string{"Signature  signed by acme-industrial\n", "              (" + id + ")\n", "✓ checked with vendor.pub"}, "NOT SIGNED"},
+		{"unchecked", payload.ReportSignature{Signed: true, Signer: "acme", KeyID: id}, 100,
+			[]string{"Signature  signed by acme (" + id + ")\n", "not checked (--require-signature KEY checks it)"}, "checked with"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			info := testInfo()
+			info.Signature = tc.sig
+			w := startWizard(t, Options{Info: info, AlreadyVerified: true, Verify: func(context.Context, func(int64, int64)) error { return nil }}, tc.width, 24)
+			s := w.waitText("Signature")
+			for _, want := range tc.want {
+				if !strings.Contains(s, want) {
+					t.Errorf("the welcome screen does not show %q:\n%s", want, s)
+				}
+			}
+			if strings.Contains(s, tc.notWant) {
+				t.Errorf("the welcome screen shows %q:\n%s", tc.notWant, s)
+			}
+			if tc.width == 80 {
+				w.golden(t, s)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sealpack/sealpack/internal/progress"
+	"github.com/sealpack/sealpack/internal/signature"
 	"github.com/sealpack/sealpack/packer"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
@@ -24,6 +25,7 @@ func newBuildCmd() *cobra.Command {
 		platform  string
 		images    imageFlags
 		quiet     bool
+		sign      signFlags
 	)
 	cmd := &cobra.Command{
 		Use:   "build [-f Kubefile] [-o OUT] [--platform linux/amd64|linux/arm64] [--build-arg K=V]... [--split-size 4000M] [CONTEXT]",
@@ -55,6 +57,13 @@ current directory) and writes one self-installing executable.
 			if opts.Output == "" {
 				opts.Output = "app-installer.run"
 			}
+			// The key before the build: a wrong passphrase fails at once.
+			signed := func() {}
+			if sign.key != "" && !images.dryRun {
+				if opts.Sign, signed, err = sign.buildSigner(cmd); err != nil {
+					return err
+				}
+			}
 			step, finish, err := images.step(cmd, platforms, opts.Output, quiet)
 			if err != nil {
 				return err
@@ -69,7 +78,11 @@ current directory) and writes one self-installing executable.
 			if quiet {
 				opts.Log = io.Discard
 			}
-			return runBuild(cmd, opts, quiet, finish)
+			if err := runBuild(cmd, opts, quiet, finish); err != nil {
+				return err
+			}
+			signed()
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -82,6 +95,8 @@ current directory) and writes one self-installing executable.
 	images.register(cmd)
 	f.StringArrayVar(&buildArgs, "build-arg", nil, "set an ARG: K=V (K alone takes $K from the environment); repeatable")
 	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size (e.g. 4000M for FAT32), K/M/G are powers of 1024")
+	f.StringVar(&sign.key, "sign-key", "", "sign the installer with this private key (NAME.key of sealpack keygen; encrypted: its passphrase from "+signature.PassphraseEnv+" or a prompt)")
+	sign.registerSigner(cmd)
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 
+	"github.com/sealpack/sealpack/internal/signature"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
 )
@@ -12,6 +13,7 @@ import (
 func newInspectCmd() *cobra.Command {
 	var (
 		asJSON   bool
+		envelope bool
 		platform string
 		reg      registryFlags
 	)
@@ -40,7 +42,11 @@ func newInspectCmd() *cobra.Command {
 			if sbomOnly {
 				return writeSBOM(cmd.OutOrStdout(), r)
 			}
+			if envelope {
+				return signature.WriteEnvelope(cmd.OutOrStdout(), r)
+			}
 			rep := r.Report()
+			rep.Signature = signature.Describe(r)
 			if asJSON {
 				return rep.WriteJSON(cmd.OutOrStdout())
 			}
@@ -57,6 +63,7 @@ func newInspectCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object")
 	cmd.Flags().BoolVar(&sbomOnly, "sbom", false, "print the bill of materials (CycloneDX 1.5 JSON) alone")
+	cmd.Flags().BoolVar(&envelope, "signature", false, "print the signature envelope (DSSE JSON) alone, to check it with standard tools")
 	cmd.Flags().StringVar(&platform, "platform", "", "REF of several platforms: the one to show (default: this machine's)")
 	reg.register(cmd, true)
 	return cmd

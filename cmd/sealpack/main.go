@@ -44,6 +44,6 @@ installs the cluster on air-gapped hosts over SSH.
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(newBuildCmd(), newInspectCmd(), newSBOMCmd(), newPushCmd(), newPullCmd(), newMergeCmd(), newVersionCmd())
+	cmd.AddCommand(newBuildCmd(), newInspectCmd(), newSBOMCmd(), newPushCmd(), newPullCmd(), newMergeCmd(), newKeygenCmd(), newSignCmd(), newVersionCmd())
 	return cmd
 }

@@ -83,6 +83,11 @@ func (r *report) decodeSpec(n, key *yaml.Node, c *Cluster) {
 		{"ssh", func(_, v *yaml.Node, p string) { c.SSH = r.decodeSSH(v, p) }},
 		{"hosts", func(k, v *yaml.Node, p string) { hostsKey = k; c.Groups = r.decodeGroups(v, p) }},
 		{"registry", func(_, v *yaml.Node, p string) { c.Registry = r.decodeRegistry(v, p) }},
+		{"requireSignature", func(_, v *yaml.Node, p string) {
+			if c.RequireSignature = r.str(v, p); c.RequireSignature == "" {
+				r.errorf(v.Line, p, "empty: the public key file (NAME.pub) the installer must be signed by")
+			}
+		}},
 		r.sealerOnly("cmd", "replacement of the image's CMD lines"),
 		r.sealerOnly("cmd_args", "arguments for the image's CMD templates"),
 		{"appNames", func(k, v *yaml.Node, p string) { c.AppNames, c.AppNamesAt = r.appNames(v, p), position(r.file, k.Line, "") }},

@@ -74,6 +74,7 @@ func Marshal(c *Cluster, opts MarshalOptions) ([]byte, error) {
 	}
 	spec := mapping()
 	mapAdd(spec, "image", optional(c.Image))
+	mapAdd(spec, "requireSignature", optional(c.RequireSignature))
 	mapAdd(spec, "ssh", sshNode(c.SSH))
 	hosts := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq"}
 	for i, g := range c.Groups {

@@ -54,6 +54,11 @@ type Cluster struct {
 	Groups   []HostGroup
 	Env      []string // KEY=VALUE, given to every script and CMD
 	Registry Registry
+	// RequireSignature is spec.requireSignature: a public key file (the
+	// vendor's NAME.pub; relative to the Clusterfile) by which the installer
+	// must be signed, or install, join, delete and reset touch no host. ""
+	// requires nothing.
+	RequireSignature string
 	// AppNames is spec.appNames: the carried apps to launch, in that order.
 	// Nil means the installer's default (its LAUNCH list); empty, none.
 	AppNames []string

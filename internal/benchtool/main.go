@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
@@ -74,6 +75,9 @@ func run(sealpack string, size, runs int) error {
 
 	verify, sha := pair(runs, nil, func() error { return sh(out, "verify") }, func() error { return sh("sha256sum", out) })
 	row("verify vs sha256sum (time)", verify, sha, 1/0.8)
+	if err := signing(sealpack, tmp, ctx, runs); err != nil {
+		return err
+	}
 
 	x1, x2 := filepath.Join(tmp, "x1"), filepath.Join(tmp, "x2")
 	clean := func() {
@@ -110,6 +114,52 @@ func run(sealpack string, size, runs int) error {
 		func() error { return sh(smallOut, "inspect", "--json") })
 	row(fmt.Sprintf("inspect %s vs 1 MiB installer", mib(fileSize(largeOut))), bigIns, smallIns, 2)
 	fmt.Printf("%-34s %12s %12s %8s %8s\n", "inspect absolute", bigIns.Round(time.Millisecond), "", "", "<100ms")
+	return nil
+}
+
+// signing prints issue 14's figures on the mixed tree: a build with
+// --sign-key against one without, the signature's share of the build (the
+// time the build reports for it), and verify --key against verify on the
+// same signed installer.
+func signing(sealpack, tmp, ctx string, runs int) error {
+	key := filepath.Join(tmp, "bench")
+	if err := sh(sealpack, "keygen", "--no-passphrase", "-o", key); err != nil {
+		return err
+	}
+	out := filepath.Join(tmp, "signed.run")
+	took := regexp.MustCompile(`\n  signed by .* in (\S+)\n`)
+	var signs []time.Duration
+	build := func(sign bool) func() error {
+		return func() error {
+			args := []string{"build", "-f", filepath.Join(ctx, "Kubefile"), "-o", out}
+			if sign {
+				args = append(args, "--sign-key", key+".key")
+			}
+			b, err := exec.Command(sealpack, append(args, ctx)...).Output()
+			if err != nil {
+				return fmt.Errorf("sealpack %s: %w", strings.Join(args, " "), err)
+			}
+			if !sign {
+				return nil
+			}
+			m := took.FindSubmatch(b)
+			if m == nil {
+				return fmt.Errorf("the build does not say what signing took:\n%s", b)
+			}
+			d, err := time.ParseDuration(string(m[1]))
+			signs = append(signs, d)
+			return err
+		}
+	}
+	signed, plain := pair(runs, nil, build(true), build(false))
+	row("build --sign-key vs build", signed, plain, 1.05)
+	share := median(signs)
+	fmt.Printf("%-34s %12s %12s %8.5f %8s\n", "signing's share of build time", share, plain.Round(time.Millisecond), float64(share)/float64(plain), "~0")
+	if err := build(true)(); err != nil { // the last build of the pair was unsigned
+		return err
+	}
+	withKey, without := pair(runs*3, nil, func() error { return sh(out, "verify", "--key", key+".pub") }, func() error { return sh(out, "verify") })
+	row("verify --key vs verify", withKey, without, 1.05)
 	return nil
 }
 

@@ -93,7 +93,8 @@ var rules = []rule{
 			"github.com/spf13/cobra",
 			"github.com/google/go-containerregistry/pkg/authn",
 			"golang.org/x/term"}, // a signing key's passphrase, asked for without echo
-		tests: []string{ggcr, testhost, fakek8stest}}, // the composed installer installed on test hosts
+		tests: []string{ggcr, testhost, fakek8stest, // the composed installer installed on test hosts
+			testreq}}, // the README's signature check needs openssl and jq
 
 	// internal/: shared helpers (imported by cmd and stub), test helpers
 	// (imported by tests only) and tools (imported by nothing).
