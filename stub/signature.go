@@ -25,19 +25,18 @@ func requireSignatureFlag(cmd *cobra.Command, dst *string) {
 // checkSignature checks the installer's signature with the public key in
 // keyFile, when one is given, and returns inspect's line for it.
 func checkSignature(p *payload.Reader, keyFile string) (payload.ReportSignature, error) {
-	rs := signature.Describe(p)
 	if keyFile == "" {
-		return rs, nil
+		return signature.Describe(p), nil
 	}
 	key, err := signature.LoadPublicKey(keyFile)
 	if err != nil {
-		return rs, err
+		return payload.ReportSignature{}, err
 	}
-	if _, err := signature.Check(p, key); err != nil {
-		return rs, &checkError{file: keyFile, id: key.ID(), err: err}
+	s, err := signature.Check(p, key)
+	if err != nil {
+		return payload.ReportSignature{}, &checkError{file: keyFile, id: key.ID(), err: err}
 	}
-	rs.CheckedWith = keyFile
-	return rs, nil
+	return payload.ReportSignature{Signed: true, Signer: s.Signer(), KeyID: s.KeyID, CheckedWith: keyFile}, nil
 }
 
 // checkError is a signature that fails the check, as opposed to a key file
@@ -79,7 +78,10 @@ func requireSignature(p *payload.Reader, flag string, c *clusterfile.Cluster, pa
 		}
 		keys = append(keys, required{file, path + ": spec.requireSignature"})
 	}
-	rs := signature.Describe(p)
+	if len(keys) == 0 {
+		return signature.Describe(p), nil
+	}
+	var rs payload.ReportSignature
 	for _, k := range keys {
 		var err error
 		if rs, err = checkSignature(p, k.file); err != nil {
