@@ -90,7 +90,9 @@ func (r *report) decodeSpec(n, key *yaml.Node, c *Cluster) {
 		}},
 		r.sealerOnly("cmd", "replacement of the image's CMD lines"),
 		r.sealerOnly("cmd_args", "arguments for the image's CMD templates"),
-		{"appNames", func(k, v *yaml.Node, p string) { c.AppNames, c.AppNamesAt = r.appNames(v, p), position(r.file, k.Line, "") }},
+		{"appNames", func(k, v *yaml.Node, p string) {
+			c.AppNames, c.AppNamesAt = r.appNames(v, p), position(r.file, k.Line, "")
+		}},
 		r.sealerOnly("containerRuntime", "the container runtime is the one the image's init-host script installs"),
 		r.sealerOnly("hostAliases", "/etc/hosts entries for the hosts"),
 		r.sealerOnly("dataRoot", "sealer's data directory (sealpack uses /var/lib/sealpack)"),
