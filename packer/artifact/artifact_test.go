@@ -1,10 +1,12 @@
 package artifact
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/sealpack/sealpack/packer/pull"
 	"github.com/sealpack/sealpack/payload"
 )
@@ -286,9 +290,11 @@ func TestDerivedPushSendsOnlyNew(t *testing.T) {
 			inBase[l.Digest.String()] = true
 		}
 	}
-	sent := reg.uploadedBytes()
-	t.Logf("derived push: %d bytes sent for %d bytes of new blobs (%.3fx), the installer's layers hold %d; %d of %d blobs sent",
-		sent, newBytes, float64(sent)/float64(newBytes), all, res.Sent, res.Layers)
+	// The referrers (the bill of materials, attached beside the artifact)
+	// are documents about it, not its blobs: counted apart.
+	sent := reg.uploadedBytes() - res.ReferrerBytes
+	t.Logf("derived push: %d bytes sent for %d bytes of new blobs (%.3fx), the installer's layers hold %d; %d of %d blobs sent; referrers %d bytes",
+		sent, newBytes, float64(sent)/float64(newBytes), all, res.Sent, res.Layers, res.ReferrerBytes)
 	if sent == 0 || float64(sent) > 1.05*float64(newBytes) {
 		t.Errorf("sent %d bytes, want at most 1.05 x %d (the new blobs)", sent, newBytes)
 	}
@@ -324,4 +330,74 @@ func newChunkBytes(t *testing.T, base, child string) int64 {
 		}
 	}
 	return n
+}
+
+// A pushed installer carries its bill of materials and its signature as OCI
+// referrers of its manifest, found through the referrers API or its tag
+// fallback, byte for byte as the installer holds them.
+func TestPushAttachesReferrers(t *testing.T) {
+	path := buildKubefile(t, "FROM scratch\nLABEL org.opencontainers.image.title=signed\nCOPY . /\n", someFiles(3), nil)
+	envelope := []byte(`{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"test","sig":"c2ln"}]}`)
+	if err := payload.SignFile(path, func([32]byte, *payload.Index) ([]byte, error) { return envelope, nil }); err != nil {
+		t.Fatal(err)
+	}
+	r, err := payload.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	bill, err := r.SBOM()
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := newRegistry(t, "", "")
+	o := access(t, reg, "", "")
+	res, err := Push(context.Background(), reg.host+"/apps/signed:1", []string{path}, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Referrers) != 2 {
+		t.Fatalf("push attached %d referrers, want the bill and the signature", len(res.Referrers))
+	}
+	subject, err := name.NewDigest(reg.host + "/apps/signed@" + res.Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Referrers(subject, o.Access.Options()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]byte{SBOMType: bill, SignatureType: envelope}
+	for _, d := range im.Manifests {
+		data, ok := want[d.ArtifactType]
+		if !ok {
+			t.Errorf("unexpected referrer %s (%s)", d.Digest, d.ArtifactType)
+			continue
+		}
+		img, err := remote.Image(subject.Context().Digest(d.Digest.String()), o.Access.Options()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := img.Layers()
+		if err != nil || len(layers) != 1 {
+			t.Fatalf("%s: layers %d, %v", d.ArtifactType, len(layers), err)
+		}
+		rc, err := layers[0].Compressed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := io.ReadAll(rc)
+		rc.Close()
+		if !bytes.Equal(got, data) {
+			t.Errorf("%s referrer holds %d bytes, not the installer's %d", d.ArtifactType, len(got), len(data))
+		}
+		delete(want, d.ArtifactType)
+	}
+	for typ := range want {
+		t.Errorf("no %s referrer found for %s", typ, subject)
+	}
 }

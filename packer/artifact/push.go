@@ -55,6 +55,10 @@ type PushResult struct {
 	Layers    int      // distinct blobs (layers and configs) of the artifact
 	Sent      int      // blobs the registry did not have
 	SentBytes int64    // their bytes
+	Referrers []string // digests of the bill and signature manifests attached
+	// ReferrerBytes is the size of the documents they carry (sent unless
+	// the registry had them).
+	ReferrerBytes int64
 }
 
 // Push publishes installers at ref: one installer is an image manifest;
@@ -105,6 +109,14 @@ func Push(ctx context.Context, ref string, installers []string, o Options) (*Pus
 	}
 	if err := putManifests(ctx, pusher, dst, arts, res); err != nil {
 		return nil, o.Access.Explain(dst, host, err)
+	}
+	for _, a := range arts {
+		refs, n, err := putReferrers(ctx, pusher, dst.Context(), a)
+		if err != nil {
+			return nil, o.Access.Explain(dst, host, err)
+		}
+		res.Referrers = append(res.Referrers, refs...)
+		res.ReferrerBytes += n
 	}
 	res.Ref = dst.Context().Digest(res.Digest).String()
 	return res, nil
