@@ -23,6 +23,7 @@ type MergeOptions struct {
 	Log      io.Writer
 	Progress func(done, total int64) // as BuildOptions.Progress, over stored bytes
 	NoSBOM   bool                    // as BuildOptions.NoSBOM
+	Sign     payload.Signer          // as BuildOptions.Sign: merge --sign-key
 }
 
 // Merge writes one installer that carries the union of several: their
@@ -53,7 +54,7 @@ func Merge(ctx context.Context, opts MergeOptions) (*Result, error) {
 		return nil, err
 	}
 	platform := ins[0].r.Index().Platform
-	w, err := createOutput(BuildOptions{Output: opts.Output, SplitSize: opts.SplitSize})
+	w, err := createOutput(BuildOptions{Output: opts.Output, SplitSize: opts.SplitSize, Sign: opts.Sign})
 	if err != nil {
 		return nil, err
 	}

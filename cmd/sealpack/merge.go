@@ -16,9 +16,10 @@ func newMergeCmd() *cobra.Command {
 		opts      packer.MergeOptions
 		splitSize string
 		quiet     bool
+		sign      signFlags
 	)
 	cmd := &cobra.Command{
-		Use:   "merge A.run B.run... -o OUT.run",
+		Use:   "merge A.run B.run... -o OUT.run [--sign-key KEY]",
 		Short: "Put several installers of one platform into one",
 		Long: `Merge writes one installer that carries the union of several: every file of
 their rootfs (a path with different content in two of them is an error that
@@ -35,6 +36,13 @@ nothing is decompressed or compressed again.`,
 			for _, a := range args {
 				if abs, _ := filepath.Abs(a); abs != "" && abs == mustAbs(opts.Output) {
 					return fmt.Errorf("-o %s is one of the installers to merge: write to another file", opts.Output)
+				}
+			}
+			// The key first: a wrong passphrase fails before any copy.
+			signed := func() {}
+			if sign.key != "" {
+				if opts.Sign, signed, err = sign.buildSigner(cmd); err != nil {
+					return err
 				}
 			}
 			opts.Inputs, opts.Stub, opts.Log = args, openStub, cmd.ErrOrStderr()
@@ -63,6 +71,7 @@ nothing is decompressed or compressed again.`,
 			for _, p := range res.Parts {
 				fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
 			}
+			signed()
 			return nil
 		},
 	}
@@ -70,6 +79,8 @@ nothing is decompressed or compressed again.`,
 	f.StringVarP(&opts.Output, "output", "o", "", "installer to write (required)")
 	f.StringVar(&splitSize, "split-size", "", "write the payload in parts of at most this size, as build does")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress output")
+	f.StringVar(&sign.key, "sign-key", "", "sign the merged installer with this private key, as build --sign-key does (the inputs' signatures do not carry over)")
+	sign.registerSigner(cmd)
 	cmd.MarkFlagRequired("output")
 	return cmd
 }

@@ -336,3 +336,49 @@ func TestPassphrasePrompt(t *testing.T) {
 		t.Errorf("the key does not open with the passphrase typed: %v", err)
 	}
 }
+
+// TestMergeSigned: merge --sign-key signs the merged installer; the
+// inputs' signatures do not carry over (they sign other indexes).
+func TestMergeSigned(t *testing.T) {
+	fakeStubs(t)
+	keys := t.TempDir()
+	key := keygen(t, keys, "acme", signature.Ed25519)
+	var ins []string
+	for _, name := range []string{"a", "b"} {
+		ctx := t.TempDir()
+		os.WriteFile(filepath.Join(ctx, name+".txt"), []byte(name), 0o644)
+		os.WriteFile(filepath.Join(ctx, "Kubefile"), []byte("FROM scratch\nCOPY "+name+".txt /\n"), 0o644)
+		out := filepath.Join(t.TempDir(), name+".run")
+		if _, stderr, err := sealpack(t, "build", "-q", "--platform", "linux/amd64", "--sign-key", key, "-o", out, ctx); err != nil {
+			t.Fatalf("build: %v\n%s", err, stderr)
+		}
+		ins = append(ins, out)
+	}
+	out := filepath.Join(t.TempDir(), "c.run")
+	if _, stderr, err := sealpack(t, "merge", "-q", ins[0], ins[1], "-o", out); err != nil {
+		t.Fatalf("merge: %v\n%s", err, stderr)
+	}
+	r, err := payload.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := signature.Check(r, mustPub(t, filepath.Join(keys, "acme.pub"))); err == nil {
+		t.Error("a merge without --sign-key is signed")
+	}
+	r.Close()
+	stdout, stderr, err := sealpack(t, "merge", "-q", "--sign-key", key, "--signer", "ACME Corp", ins[0], ins[1], "-o", out)
+	if err != nil {
+		t.Fatalf("merge --sign-key: %v\n%s", err, stderr)
+	}
+	if r, err = payload.Open(out); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	signed, err := signature.Check(r, mustPub(t, filepath.Join(keys, "acme.pub")))
+	if err != nil {
+		t.Fatalf("the merged installer's signature: %v\n%s", err, stdout)
+	}
+	if signed.Signer() != "ACME Corp" || !strings.Contains(stdout, "signed by ACME Corp") {
+		t.Errorf("signer %q; merge said:\n%s", signed.Signer(), stdout)
+	}
+}
