@@ -47,7 +47,7 @@ func TestSBOMCommands(t *testing.T) {
 	}
 	want, err := r.SBOM()
 	r.Close()
-	if err != nil || !strings.Contains(string(want), `"name": "etc/a.txt"`) {
+	if err != nil || !strings.Contains(string(want), `"name":"etc/a.txt"`) {
 		t.Fatalf("stored bill: %v\n%s", err, want)
 	}
 	for _, args := range [][]string{{"sbom", file}, {"inspect", file, "--sbom"}} {

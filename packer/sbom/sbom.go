@@ -78,8 +78,11 @@ const placeholder = "urn:uuid:00000000-0000-0000-0000-000000000000"
 
 func encode(bom *cdx.BOM) ([]byte, error) {
 	var buf bytes.Buffer
+	if bom.Components != nil {
+		buf.Grow(300 * len(*bom.Components)) // about what a file takes
+	}
 	enc := cdx.NewBOMEncoder(&buf, cdx.BOMFileFormatJSON)
-	enc.SetPretty(true).SetEscapeHTML(false)
+	enc.SetPretty(false).SetEscapeHTML(false)
 	if err := enc.Encode(bom); err != nil {
 		return nil, fmt.Errorf("encoding the bill of materials: %w", err)
 	}
