@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"github.com/sealpack/sealpack/internal/benchtree"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/sealpack/sealpack/internal/benchtree"
 )
 
 // BenchmarkBuild builds an installer from a generated tree of mixed content
