@@ -14,7 +14,7 @@ type state int
 
 const (
 	stateWelcome state = iota
-	stateApps // only when the installer carries several apps (apps.go)
+	stateApps          // only when the installer carries several apps (apps.go)
 	stateHosts
 	stateSSH
 	statePreflight
