@@ -165,6 +165,19 @@ func TestMerge(t *testing.T) {
 			}
 		}
 	}
+	// Split in parts (the copy goes through memory, hashed, not through
+	// the kernel): the same content.
+	split := filepath.Join(t.TempDir(), "split.run")
+	if _, err := Merge(context.Background(), MergeOptions{Inputs: []string{a, b}, Output: split, Stub: fakeStub, SplitSize: 3 << 20}); err != nil {
+		t.Fatal(err)
+	}
+	rs := open(t, split)
+	if err := rs.Verify(context.Background(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Index().Parts) < 2 || listing(rs.Index()) != listing(idx) {
+		t.Errorf("split merge: %d parts, files\n%s\nwant\n%s", len(rs.Index().Parts), listing(rs.Index()), listing(idx))
+	}
 	// Each blob read once: the 6 MiB both apps carry from the base is read
 	// from the first of them only.
 	if both := ra.Index().DataSize + rb.Index().DataSize; read >= both-(5<<20) {

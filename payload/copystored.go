@@ -11,8 +11,9 @@ import (
 
 // AddStoredBlobs copies blobs of another payload as they are stored there,
 // as AddStored does one at a time, but as one sequential pass over r's data
-// area: the chunks they need are read once each, in r's data order, by
-// several goroutines that check each chunk's sha256 and write it at its new
+// area: the chunks they need are read once each, in r's data order. Between
+// two single files the kernel copies them (copyRange); otherwise several
+// goroutines read each chunk, check its sha256 and write it at its new
 // place. It is merge's copy; its speed is that of copying the file.
 func (w *Writer) AddStoredBlobs(ctx context.Context, r *Reader, digests []string, progress func(n int64)) error {
 	if w.done {
@@ -20,6 +21,9 @@ func (w *Writer) AddStoredBlobs(ctx context.Context, r *Reader, digests []string
 	}
 	jobs, err := w.planCopy(r, digests)
 	if err != nil {
+		return err
+	}
+	if done, err := w.copyRange(ctx, r, jobs, progress); done {
 		return err
 	}
 	return w.copyChunks(ctx, r, jobs, progress)
