@@ -103,20 +103,10 @@ current directory) and writes one self-installing executable.
 // runBuild builds with a compression bar on a terminal, then says what it
 // wrote; finish ends the image step's output.
 func runBuild(cmd *cobra.Command, opts packer.BuildOptions, quiet bool, finish func()) error {
-	var bar progress.Bar
-	if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
-		opts.Progress = func(done, total int64) {
-			if total > 0 {
-				bar = progress.New(cmd.ErrOrStderr(), total, "compressing")
-			} else if bar != nil {
-				bar.Add(done)
-			}
-		}
-	}
+	var endBar func()
+	opts.Progress, endBar = barProgress(cmd, quiet, "compressing")
 	res, err := packer.Build(cmd.Context(), opts)
-	if bar != nil {
-		bar.Finish()
-	}
+	endBar()
 	finish()
 	if errors.Is(err, packer.ErrDryRun) {
 		return nil
@@ -126,10 +116,37 @@ func runBuild(cmd *cobra.Command, opts packer.BuildOptions, quiet bool, finish f
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, payload %s\n",
 		res.Output, res.Platform, res.Files, len(res.Images), payload.HumanBytes(res.PayloadBytes))
-	for _, p := range res.Parts {
-		fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
-	}
+	printParts(cmd.OutOrStdout(), res)
 	return nil
+}
+
+// barProgress is a packer Progress callback (told the total once, then each
+// amount done) that draws a bar named label on a terminal, and the function
+// that ends the bar; with quiet or no terminal, no callback.
+func barProgress(cmd *cobra.Command, quiet bool, label string) (func(done, total int64), func()) {
+	if quiet || !progress.IsTerminal(cmd.ErrOrStderr()) {
+		return nil, func() {}
+	}
+	var bar progress.Bar
+	update := func(done, total int64) {
+		if total > 0 {
+			bar = progress.New(cmd.ErrOrStderr(), total, label)
+		} else if bar != nil {
+			bar.Add(done)
+		}
+	}
+	return update, func() {
+		if bar != nil {
+			bar.Finish()
+		}
+	}
+}
+
+// printParts names the split parts written beside an installer.
+func printParts(w io.Writer, res *packer.Result) {
+	for _, p := range res.Parts {
+		fmt.Fprintf(w, "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
+	}
 }
 
 // defaultPlatform is the build machine's, when an installer can target it.

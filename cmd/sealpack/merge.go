@@ -5,7 +5,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"github.com/sealpack/sealpack/internal/progress"
 	"github.com/sealpack/sealpack/packer"
 	"github.com/sealpack/sealpack/payload"
 	"github.com/spf13/cobra"
@@ -33,8 +32,9 @@ nothing is decompressed or compressed again.`,
 			if opts.SplitSize, err = parseSize(splitSize); err != nil {
 				return fmt.Errorf("--split-size: %w", err)
 			}
+			out := absPath(opts.Output)
 			for _, a := range args {
-				if abs, _ := filepath.Abs(a); abs != "" && abs == mustAbs(opts.Output) {
+				if absPath(a) == out {
 					return fmt.Errorf("-o %s is one of the installers to merge: write to another file", opts.Output)
 				}
 			}
@@ -49,28 +49,16 @@ nothing is decompressed or compressed again.`,
 			if quiet {
 				opts.Log = io.Discard
 			}
-			var bar progress.Bar
-			if !quiet && progress.IsTerminal(cmd.ErrOrStderr()) {
-				opts.Progress = func(done, total int64) {
-					if total > 0 {
-						bar = progress.New(cmd.ErrOrStderr(), total, "copying")
-					} else if bar != nil {
-						bar.Add(done)
-					}
-				}
-			}
+			var endBar func()
+			opts.Progress, endBar = barProgress(cmd, quiet, "copying")
 			res, err := packer.Merge(cmd.Context(), opts)
-			if bar != nil {
-				bar.Finish()
-			}
+			endBar()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s installer, %d files, %d images, %d CMD lines, payload %s\n",
 				res.Output, res.Platform, res.Files, len(res.Images), len(res.Cmds), payload.HumanBytes(res.PayloadBytes))
-			for _, p := range res.Parts {
-				fmt.Fprintf(cmd.OutOrStdout(), "  part %s (keep it beside %s)\n", p, filepath.Base(res.Output))
-			}
+			printParts(cmd.OutOrStdout(), res)
 			signed()
 			return nil
 		},
@@ -85,7 +73,8 @@ nothing is decompressed or compressed again.`,
 	return cmd
 }
 
-func mustAbs(p string) string {
+// absPath is p made absolute, or p itself when that fails.
+func absPath(p string) string {
 	abs, err := filepath.Abs(p)
 	if err != nil {
 		return p
